@@ -1,0 +1,64 @@
+"""Step Functions task handler for the fulfilment workflow.
+
+One function serves every step (one warm container, one cold start per order) and dispatches
+on `task`. Failures raise domain exceptions whose class names the state machine's Retry/Catch
+match on.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import Settings
+from shared.observability import logger, metrics
+from shared.services.fulfilment import FulfilmentService
+from shared.services.payments import PaymentService
+from shared.store.orders import OrderRepository
+from shared.store.stock import StockRepository
+from shared.store.table import Table
+from shared.workflow import StepFunctionsWorkflow
+
+
+class FulfilmentSettings(Settings):
+    table_name: str
+    state_machine_arn: str
+
+
+class UnknownTask(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4)
+def service(settings: FulfilmentSettings) -> FulfilmentService:
+    table = Table(settings.table_name)
+    orders = OrderRepository(table)
+    payments = PaymentService(orders=orders, workflow=StepFunctionsWorkflow(
+        settings.state_machine_arn))
+    return FulfilmentService(orders=orders, stock=StockRepository(table), payments=payments)
+
+
+def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict[str, Any]:
+    order_id = event["order_id"]
+    if task == "reserve_stock":
+        return {"status": steps.reserve_stock(order_id)}
+    if task == "await_payment":
+        steps.await_payment(order_id, event["task_token"], int(event["window_seconds"]))
+        return {"waiting": True}
+    if task == "mark_ready_to_ship":
+        return {"status": steps.mark_ready_to_ship(order_id)}
+    if task == "release_stock":
+        return {"released": steps.release_stock(order_id, event.get("reason", "compensation"))}
+    if task == "cancel_order":
+        return {"status": steps.cancel(order_id, event.get("reason", "compensation"))}
+    raise UnknownTask(f"unknown fulfilment task {task!r}")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = event.get("task", "")
+    logger.append_keys(order_id=event.get("order_id"), task=task)
+    return run_task(task, event, service(FulfilmentSettings.load()))

@@ -1,0 +1,35 @@
+"""Scheduled: start the workflow of any order stuck in `received` (see Reconciler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import Settings
+from shared.observability import logger, metrics
+from shared.services.reconciliation import Reconciler
+from shared.store.orders import OrderRepository
+from shared.store.table import Table
+from shared.workflow import StepFunctionsWorkflow
+
+
+class ReconcileSettings(Settings):
+    table_name: str
+    state_machine_arn: str
+    payment_window_seconds: int = 24 * 3600
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = ReconcileSettings.load()
+    reconciler = Reconciler(
+        orders=OrderRepository(Table(settings.table_name)),
+        workflow=StepFunctionsWorkflow(settings.state_machine_arn),
+        payment_window_seconds=settings.payment_window_seconds,
+    )
+    restarted = reconciler.restart_stuck_orders()
+    if restarted:
+        logger.warning("restarted stuck orders", extra={"order_ids": restarted})
+    return {"restarted": restarted}

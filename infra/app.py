@@ -1,0 +1,49 @@
+"""CDK entry point: `python -m infra.app` (cdk.json's "app")."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Environment
+
+from infra.nag import apply_nag
+from infra.paths import CDK_JSON
+from infra.stack import OrderhubStack
+
+STACK_NAME = "orderhub"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context: `python -m infra.app` without the CLI does not read it itself."""
+    return dict(json.loads(CDK_JSON.read_text()).get("context", {}))
+
+
+def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None = None,
+              *, nag: bool = True) -> tuple[App, OrderhubStack]:
+    merged = {**cdk_json_context(), **(context or {})}
+    app = App(context=merged, outdir=str(outdir) if outdir else None)
+    stage = str(app.node.try_get_context("orderhub:stage") or "dev")
+    stack = OrderhubStack(
+        app,
+        f"{STACK_NAME}-{stage}",
+        env=Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            region=os.environ.get("CDK_DEFAULT_REGION"),
+        ),
+        description="orderhub: webhooks -> orders, stock, fulfilment workflow",
+    )
+    if nag:
+        apply_nag(app, stack)
+    return app, stack
+
+
+def main() -> None:
+    app, _ = build_app()
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Deployment settings from CDK context (cdk.json, or `-c key=value` on the command line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+PREFIX = "orderhub:"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    payment_window_seconds: int
+    log_retention_days: int
+    alarm_email: str | None
+    retain_data: bool
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> StageConfig:
+        def get(name: str, default: object) -> object:
+            value = scope.node.try_get_context(PREFIX + name)
+            return default if value is None else value
+
+        email = str(get("alarmEmail", "") or "") or None
+        return cls(
+            stage=str(get("stage", "dev")),
+            payment_window_seconds=int(str(get("paymentWindowSeconds", 24 * 3600))),
+            log_retention_days=int(str(get("logRetentionDays", 30))),
+            alarm_email=email,
+            retain_data=str(get("retainData", "true")).lower() == "true",
+        )

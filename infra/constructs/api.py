@@ -1,0 +1,102 @@
+"""The HTTP API: webhook routes (authenticated by provider signatures in the function) and the
+management API (bearer API keys with scopes, checked in the function)."""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_logs as logs
+from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.storage import Storage
+from infra.constructs.webhooks import PROVIDERS, Webhooks
+from infra.lambda_factory import RETENTION, PythonFunction
+from infra.nag import acknowledge
+
+API_ROUTES = (
+    ("/api/v1/orders", apigwv2.HttpMethod.GET),
+    ("/api/v1/orders/{order_id}", apigwv2.HttpMethod.GET),
+    ("/api/v1/stock/{sku}", apigwv2.HttpMethod.GET),
+    ("/api/v1/stock/{sku}", apigwv2.HttpMethod.PUT),
+)
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _JsonAccessLogs:
+    """JSON access logs with the standard fields (an HTTP API stage logs nothing by default)."""
+
+    def __init__(self, group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(group)  # type: ignore[arg-type]
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return apigw.AccessLogFormat.json_with_standard_fields(
+            caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+            resource_path=True, response_length=True, status=True, user=False,
+        )
+
+
+class HttpApi(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
+                 storage: Storage, webhooks: Webhooks, monitoring: Monitoring) -> None:
+        super().__init__(scope, construct_id)
+        self.api = apigwv2.HttpApi(
+            self, "Api", description="orderhub webhooks and API", create_default_stage=False
+        )
+        acknowledge(self.api, "APIG4")
+        access_logs = logs.LogGroup(
+            self, "AccessLogs",
+            retention=RETENTION.get(config.log_retention_days, logs.RetentionDays.ONE_MONTH),
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=200, burst_limit=400),
+            access_log_settings=_JsonAccessLogs(access_logs),
+        )
+        for kind, providers in PROVIDERS.items():
+            integration = HttpLambdaIntegration(
+                f"{kind.capitalize()}WebhookIntegration", webhooks.functions[kind].function
+            )
+            for provider in providers:
+                self.api.add_routes(
+                    path=f"/webhooks/{kind}/{provider}",
+                    methods=[apigwv2.HttpMethod.POST],
+                    integration=integration,
+                )
+
+        self.api_function = PythonFunction(
+            self,
+            "Management",
+            handler="functions.api.handler.lambda_handler",
+            description="/api/v1: orders and stock behind scoped API keys",
+            config=config,
+            environment={"TABLE_NAME": storage.table.table_name},
+        )
+        storage.grant_items(self.api_function.function, "GetItem", "Query", "PutItem",
+                            "UpdateItem")
+        storage.grant_index_query(self.api_function.function)
+        api_integration = HttpLambdaIntegration("ManagementIntegration",
+                                                self.api_function.function)
+        for path, method in API_ROUTES:
+            self.api.add_routes(path=path, methods=[method], integration=api_integration)
+
+        monitoring.alarm(
+            "Api5xx",
+            self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
+            description="The HTTP API answered 5xx: providers will retry, but look now.",
+            threshold=5,
+        )
+        self.url = self.api.api_endpoint

@@ -1,0 +1,191 @@
+"""The fulfilment workflow (Standard: it waits days for payment) and its task function.
+
+ReserveStock -> Route -> [prepaid] AwaitPayment (task token; the order's payment window as its
+timeout) -> MarkReadyToShip. A payment timeout releases the stock and cancels the order; any
+other step failure (after retries) runs the same compensation and ends in FulfilmentFailed,
+which alarms. Later steps (invoice, shipment) slot in before ReadyToShip.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.storage import Storage
+from infra.lambda_factory import RETENTION, PythonFunction
+
+# Errors worth another attempt: lost races and AWS hiccups. Domain errors such as
+# InvalidTransition or OrderNotFound are permanent and go straight to compensation.
+TRANSIENT_ERRORS = [
+    "ConcurrentModification",
+    "StockContention",
+    "ClientError",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "Lambda.TooManyRequestsException",
+]
+
+
+# What the steps do to the table: read, conditional writes and transactions, partition queries.
+ORDER_STEP_ACTIONS = (
+    "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem",
+)
+
+
+def _task_input(task: str, **fields: str) -> sfn.TaskInput:
+    return sfn.TaskInput.from_object({"task": task, **fields})
+
+
+class Fulfilment(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
+                 storage: Storage, monitoring: Monitoring) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # Named, so functions can be given its ARN without a dependency cycle (the state
+        # machine's definition already depends on the task function).
+        self.state_machine_name = f"{stack.stack_name}-fulfilment"
+        self.state_machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.task_function = PythonFunction(
+            self,
+            "Tasks",
+            handler="functions.fulfilment.handler.lambda_handler",
+            description="Fulfilment workflow steps: reserve, await payment, ready, compensate",
+            config=config,
+            timeout=Duration.seconds(30),
+            environment={
+                "TABLE_NAME": storage.table.table_name,
+                "STATE_MACHINE_ARN": self.state_machine_arn,
+                "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
+            },
+        )
+        fn = self.task_function.function
+        storage.grant_items(fn, *ORDER_STEP_ACTIONS)
+        storage.idempotency_table.grant_read_write_data(fn)
+        self.grant_task_response(fn)
+
+        definition = self._definition(fn)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=self.state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(
+                    self,
+                    "ExecutionLogs",
+                    retention=RETENTION.get(config.log_retention_days,
+                                            logs.RetentionDays.ONE_MONTH),
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,  # execution data holds buyer details
+            ),
+        )
+        monitoring.alarm(
+            "ExecutionsFailed",
+            self.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+            description="A fulfilment execution failed after compensation: order needs a human.",
+        )
+
+    def grant_task_response(self, grantee: iam.IGrantable) -> None:
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["states:SendTaskSuccess", "states:SendTaskFailure",
+                     "states:SendTaskHeartbeat"],
+            resource_arns=[self.state_machine_arn],
+        )
+
+    def _task(self, state_id: str, fn: object, task: str, *, result_path: str,
+              **fields: str) -> tasks.LambdaInvoke:
+        step = tasks.LambdaInvoke(
+            self,
+            state_id,
+            lambda_function=fn,  # type: ignore[arg-type]
+            payload=_task_input(task, order_id=sfn.JsonPath.string_at("$.order_id"), **fields),
+            payload_response_only=True,
+            result_path=result_path,
+            retry_on_service_exceptions=True,
+        )
+        step.add_retry(
+            errors=TRANSIENT_ERRORS,
+            interval=Duration.seconds(1),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return step
+
+    def _definition(self, fn: object) -> sfn.IChainable:
+        release = self._task("ReleaseStock", fn, "release_stock", result_path="$.released",
+                             reason=sfn.JsonPath.string_at("$.cancellation.reason"))
+        cancel = self._task("CancelOrder", fn, "cancel_order", result_path="$.cancelled",
+                            reason=sfn.JsonPath.string_at("$.cancellation.reason"))
+        failed = sfn.Fail(self, "FulfilmentFailed", error="FulfilmentFailed",
+                          cause="A step failed after retries; stock released, order cancelled")
+        compensation = release.next(cancel).next(
+            sfn.Choice(self, "WhyCancelled")
+            .when(sfn.Condition.string_equals("$.cancellation.reason", "payment_timeout"),
+                  sfn.Succeed(self, "CancelledUnpaid"))
+            .otherwise(failed)
+        )
+        on_step_failure = sfn.Pass(
+            self,
+            "StepFailed",
+            parameters={"reason": "step_failed", "error.$": "$.error.Error"},
+            result_path="$.cancellation",
+        ).next(compensation)
+
+        reserve = self._task("ReserveStock", fn, "reserve_stock", result_path="$.reservation")
+        await_payment = tasks.LambdaInvoke(
+            self,
+            "AwaitPayment",
+            lambda_function=fn,  # type: ignore[arg-type]
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=_task_input(
+                "await_payment",
+                order_id=sfn.JsonPath.string_at("$.order_id"),
+                task_token=sfn.JsonPath.task_token,
+                window_seconds=sfn.JsonPath.string_at("$.payment_window_seconds"),
+            ),
+            task_timeout=sfn.Timeout.at("$.payment_window_seconds"),
+            result_path="$.payment",
+        )
+        await_payment.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(1),
+                                max_attempts=6, backoff_rate=2,
+                                jitter_strategy=sfn.JitterType.FULL)
+        await_payment.add_catch(
+            sfn.Pass(self, "PaymentTimedOut", result=sfn.Result.from_object(
+                {"reason": "payment_timeout"}), result_path="$.cancellation").next(compensation),
+            errors=["States.Timeout"],
+        )
+        ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
+        for step in (reserve, await_payment, ready):
+            step.add_catch(on_step_failure, errors=["States.ALL"], result_path="$.error")
+
+        ready_to_ship = sfn.Succeed(self, "ReadyToShip")
+        route = (
+            sfn.Choice(self, "Route")
+            .when(sfn.Condition.string_equals("$.reservation.status", "awaiting_payment"),
+                  await_payment.next(ready.next(ready_to_ship)))
+            .when(sfn.Condition.string_equals("$.reservation.status", "ready_to_ship"),
+                  ready_to_ship)
+            # A retried reservation whose first attempt worked, and the payment came meanwhile.
+            .when(sfn.Condition.string_equals("$.reservation.status", "paid"), ready)
+            .when(sfn.Condition.string_equals("$.reservation.status", "backordered"),
+                  sfn.Succeed(self, "Backordered"))
+            .otherwise(sfn.Succeed(self, "AlreadyDecided"))
+        )
+        return reserve.next(route)

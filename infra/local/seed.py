@@ -1,0 +1,67 @@
+"""What a fresh embedded stack needs to be usable: provider secrets, an API key, a catalogue."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from shared.services.clock import utc_now
+from shared.store.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key
+from shared.store.stock import StockRepository
+from shared.store.table import Table
+
+# SKU -> units per warehouse. Some are deliberately scarce: the last poster and the notebook
+# that is out of stock show backorders and contention in the demo and tests.
+DEMO_CATALOGUE: dict[str, dict[str, int]] = {
+    "MUG-KRAKOW-350": {"WAW-1": 40, "KRK-1": 12},
+    "TEE-ORGANIC-M": {"WAW-1": 25},
+    "TEE-ORGANIC-L": {"WAW-1": 3},
+    "POSTER-A2-TATRY": {"KRK-1": 1},
+    "NOTEBOOK-A5-DOT": {"WAW-1": 0},
+}
+
+
+def provider_of(secret_name: str) -> str:
+    """'orderhub-dev/stripe' -> 'stripe'."""
+    return secret_name.rsplit("/", 1)[-1]
+
+
+def secret_env_name(provider: str) -> str:
+    return f"{provider.upper()}_WEBHOOK_SECRET"
+
+
+def _generated_secret(provider: str) -> str:
+    if provider == "stripe":
+        return "whsec_" + secrets.token_hex(24)  # the shape Stripe issues
+    return secrets.token_hex(32)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    api_key: str
+    provider_secrets: dict[str, str]
+
+
+def seed(secrets_client: Any, table_name: str, secret_arns: dict[str, str], *,
+         api_key: str | None, provider_secrets: dict[str, str] | None,
+         catalogue: dict[str, dict[str, int]] | None) -> Seeded:
+    chosen: dict[str, str] = {}
+    for name, arn in secret_arns.items():
+        provider = provider_of(name)
+        value = (provider_secrets or {}).get(provider) or os.environ.get(
+            secret_env_name(provider)) or _generated_secret(provider)
+        secrets_client.put_secret_value(
+            SecretId=arn, SecretString=json.dumps({"webhook_secret": value})
+        )
+        chosen[provider] = value
+    table = Table(table_name)
+    key = api_key or os.environ.get("ORDERHUB_API_KEY") or generate_key()
+    ApiKeyRepository(table).create(key, name="local", scopes=ALL_SCOPES, at=utc_now())
+    stock = StockRepository(table)
+    for sku, warehouses in (catalogue or {}).items():
+        for warehouse, units in warehouses.items():
+            stock.set_on_hand(sku, warehouse, units, at=utc_now())
+    return Seeded(api_key=key, provider_secrets=chosen)

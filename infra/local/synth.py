@@ -1,0 +1,53 @@
+"""Synthesise the CDK app exactly as `cdk synth` would (cdk.json context included), cached on
+disk by the hash of everything that shapes the template, so tests and the demo synthesise once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.paths import BUILD, ROOT
+
+# Local synthesis skips asset bundling: the embedded stack runs the source tree in-process.
+LOCAL_CONTEXT = {"aws:cdk:bundling-stacks": []}
+_SHAPING = ("infra/**/*.py", "shared/store/schema.py", "cdk.json", "uv.lock")
+
+
+def _fingerprint(context: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    for pattern in _SHAPING:
+        for path in sorted(ROOT.glob(pattern)):
+            if "local" in path.relative_to(ROOT).parts:
+                continue  # the embedded stack's own code does not shape the template
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def synth_template(context: dict[str, Any] | None = None, *, fresh: bool = False) -> dict[str, Any]:
+    """The stack's template; synthesised in a child process (jsii and Node stay out of ours)."""
+    merged = {**LOCAL_CONTEXT, **(context or {})}
+    outdir = BUILD / "synth" / _fingerprint(merged)
+    templates = sorted(outdir.glob("*.template.json")) if outdir.exists() else []
+    if fresh or not templates:
+        outdir.mkdir(parents=True, exist_ok=True)
+        script = (
+            "import json, sys; from infra.app import build_app; "
+            "app, _ = build_app(json.loads(sys.argv[1]), outdir=sys.argv[2]); app.synth()"
+        )
+        env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+               "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1"}
+        result = subprocess.run(
+            [sys.executable, "-c", script, json.dumps(merged), str(outdir)],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"cdk synth failed:\n{result.stdout}\n{result.stderr}")
+        templates = sorted(outdir.glob("*.template.json"))
+    document: dict[str, Any] = json.loads(Path(templates[0]).read_text())
+    return document

@@ -1,0 +1,1 @@
+"""Code every orderhub function imports: domain, store, integrations, services."""

@@ -1,0 +1,1 @@
+"""Pure domain model: no boto3, no httpx, no I/O."""

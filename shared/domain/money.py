@@ -1,0 +1,86 @@
+"""Money as integer minor units plus an ISO 4217 currency; never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+# ISO 4217 exponents that differ from the usual 2.
+_EXPONENTS: dict[str, int] = {
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}
+
+
+class CurrencyMismatch(ValueError):
+    """Two amounts in different currencies were combined."""
+
+
+def currency_exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency, 2)
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: int = Field(description="Integer minor units (grosze, cents).")
+    currency: CurrencyCode
+
+    @classmethod
+    def zero(cls, currency: str) -> Self:
+        return cls(amount=0, currency=currency)
+
+    @classmethod
+    def from_decimal(cls, value: str | Decimal, currency: str) -> Self:
+        """Parse a provider's decimal string ("409.94") exactly; reject sub-minor precision."""
+        currency = currency.upper()
+        try:
+            exact = Decimal(value)
+        except InvalidOperation as error:
+            raise ValueError(f"not a decimal amount: {value!r}") from error
+        if not exact.is_finite():
+            raise ValueError(f"not a finite amount: {value!r}")
+        scaled = exact.scaleb(currency_exponent(currency))
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value!r} has more precision than {currency} minor units")
+        return cls(amount=int(scaled), currency=currency)
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.amount).scaleb(-currency_exponent(self.currency))
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"{self.currency} vs {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(amount=self.amount - other.amount, currency=self.currency)
+
+    def times(self, quantity: int) -> Money:
+        return Money(amount=self.amount * quantity, currency=self.currency)
+
+    def percent(self, rate: Decimal) -> Money:
+        """rate percent of this amount, rounded half-up to the minor unit (VAT math)."""
+        share = (Decimal(self.amount) * rate / Decimal(100)).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
+        return Money(amount=int(share), currency=self.currency)
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal():f} {self.currency}"
+
+
+def total_of(amounts: list[Money], currency: str) -> Money:
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result

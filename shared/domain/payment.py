@@ -1,0 +1,80 @@
+"""Canonical payment events and the rules that decide whether a payment pays an order."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.domain.money import Money
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+# Monotonic reducer: a status only replaces one of lower rank. A late "pending" never
+# overwrites "succeeded"; a failed attempt never hides a success of the same payment.
+STATUS_RANK: dict[PaymentStatus, int] = {
+    PaymentStatus.PENDING: 1,
+    PaymentStatus.FAILED: 2,
+    PaymentStatus.SUCCEEDED: 3,
+    PaymentStatus.REFUNDED: 4,
+}
+
+
+class ChannelOrderRef(BaseModel):
+    """An order named by its channel's id, for payments the channel itself reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str
+    external_id: str
+
+
+class PaymentEvent(BaseModel):
+    """One provider notification about one payment, as every provider maps to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
+    provider_event_id: str
+    payment_id: str = Field(description="The provider's id of the payment (PaymentIntent id).")
+    order_id: str | None = Field(default=None, description="The orderhub order it pays.")
+    channel_order: ChannelOrderRef | None = Field(
+        default=None, description="Or the order as its channel names it."
+    )
+    status: PaymentStatus
+    amount: Money
+    method: str | None = Field(default=None, description="card, blik, p24, ... when known.")
+    occurred_at: AwareDatetime
+    failure_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _names_one_order(self) -> PaymentEvent:
+        if (self.order_id is None) == (self.channel_order is None):
+            raise ValueError("a payment names its order by order_id or by channel_order, not both")
+        return self
+
+
+class PaymentDecision(StrEnum):
+    PAYS_ORDER = "pays_order"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    NOT_SETTLED = "not_settled"
+
+
+def decide(order_total: Money, status: PaymentStatus, amount: Money) -> PaymentDecision:
+    """Does this payment pay an order of `order_total`? Only an exact, settled match does."""
+    if status is not PaymentStatus.SUCCEEDED:
+        return PaymentDecision.NOT_SETTLED
+    if amount != order_total:
+        return PaymentDecision.AMOUNT_MISMATCH
+    return PaymentDecision.PAYS_ORDER
+
+
+def supersedes(new: PaymentStatus, old: PaymentStatus | None) -> bool:
+    return old is None or STATUS_RANK[new] > STATUS_RANK[old]

@@ -1,0 +1,1 @@
+"""One module per provider: authenticity checks, payload mapping, outbound clients. No DynamoDB."""

@@ -1,0 +1,234 @@
+"""Stripe webhooks: Stripe-Signature (t=..., v1=...) over f"{t}.{raw body}", event envelopes.
+
+Docs: docs.stripe.com/webhooks#verify-manually. The signed payload is the timestamp, a dot and
+the exact raw body; v1 is hex HMAC-SHA256 keyed with the whole whsec_... secret. A header may
+carry several v1 values while a secret is being rolled: any match is accepted. Events older
+than the tolerance (300 s, Stripe's default) are rejected as replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.events import PaymentReported
+from shared.domain.money import Money
+from shared.domain.payment import PaymentEvent, PaymentStatus
+from shared.integrations.webhooks import (
+    MalformedWebhook,
+    ParsedWebhook,
+    SignatureMismatch,
+    WebhookRequest,
+    load_json_object,
+    parse_model,
+)
+
+SOURCE = "stripe"
+SIGNATURE_HEADER = "Stripe-Signature"
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+def compute_signature(raw_body: bytes, secret: str, timestamp: int) -> str:
+    signed_payload = str(timestamp).encode() + b"." + raw_body
+    return hmac.new(secret.encode(), signed_payload, hashlib.sha256).hexdigest()
+
+
+def signature_header(raw_body: bytes, secret: str, timestamp: int) -> str:
+    return f"t={timestamp},v1={compute_signature(raw_body, secret, timestamp)}"
+
+
+def verify_signature(
+    raw_body: bytes,
+    header: str,
+    secret: str,
+    *,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+    now: Callable[[], float] = time.time,
+) -> int:
+    """Check a Stripe-Signature header; return its timestamp. Mirrors stripe-python's rules."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError as error:
+                raise SignatureMismatch("Stripe-Signature timestamp is not a number") from error
+        elif key == "v1":
+            candidates.append(value)
+    if timestamp is None:
+        raise SignatureMismatch("Stripe-Signature has no timestamp")
+    if not candidates:
+        raise SignatureMismatch("Stripe-Signature has no v1 signature")
+    expected = compute_signature(raw_body, secret, timestamp).encode()
+    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in candidates):
+        raise SignatureMismatch("no v1 signature matches the body")
+    if tolerance and timestamp < now() - tolerance:
+        raise SignatureMismatch("Stripe-Signature timestamp is outside the tolerance zone")
+    return timestamp
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class StripeEventData(_Lenient):
+    object: dict[str, Any]
+
+
+class StripeEvent(_Lenient):
+    id: str = Field(min_length=1)
+    object: Literal["event"] = "event"
+    type: str = Field(min_length=1)
+    created: int
+    livemode: bool = False
+    data: StripeEventData
+
+
+class StripeError(_Lenient):
+    message: str | None = None
+    code: str | None = None
+
+
+class StripePaymentIntent(_Lenient):
+    id: str
+    object: Literal["payment_intent"]
+    amount: int = Field(ge=0)
+    amount_received: int = Field(default=0, ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    metadata: dict[str, str] = {}
+    payment_method_types: list[str] = []
+    last_payment_error: StripeError | None = None
+    cancellation_reason: str | None = None
+
+
+class StripeCheckoutSession(_Lenient):
+    id: str
+    object: Literal["checkout.session"]
+    client_reference_id: str | None = None
+    amount_total: int | None = Field(default=None, ge=0)
+    currency: str | None = None
+    payment_status: Literal["paid", "unpaid", "no_payment_required"]
+    payment_intent: str | None = None
+    metadata: dict[str, str] = {}
+    payment_method_types: list[str] = []
+
+
+_INTENT_STATUSES: dict[str, PaymentStatus] = {
+    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
+    "payment_intent.processing": PaymentStatus.PENDING,
+    "payment_intent.payment_failed": PaymentStatus.FAILED,
+    "payment_intent.canceled": PaymentStatus.FAILED,
+}
+_SESSION_TYPES = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+}
+
+
+class StripeWebhooks:
+    """Adapter for POST /webhooks/payments/stripe."""
+
+    source = SOURCE
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+
+    def verify(self, request: WebhookRequest, secrets: Mapping[str, Any]) -> None:
+        header = request.headers.get(SIGNATURE_HEADER, "").strip()
+        if not header:
+            raise SignatureMismatch(f"missing {SIGNATURE_HEADER}")
+        verify_signature(request.raw_body, header, str(secrets["webhook_secret"]), now=self._now)
+
+    def parse(self, request: WebhookRequest) -> ParsedWebhook:
+        event = parse_model(StripeEvent, load_json_object(request.raw_body))
+        audit = {"Stripe-Event-Type": event.type, "Stripe-Livemode": str(event.livemode).lower()}
+        payment = _to_payment(event)
+        if isinstance(payment, str):
+            return ParsedWebhook(
+                event_id=event.id,
+                topic=event.type,
+                event=None,
+                ignored_reason=payment,
+                audit_headers=audit,
+            )
+        return ParsedWebhook(
+            event_id=event.id,
+            topic=event.type,
+            event=PaymentReported(payment=payment),
+            audit_headers=audit,
+        )
+
+
+def _single_method(types: list[str]) -> str | None:
+    return types[0] if len(types) == 1 else None
+
+
+def _to_payment(event: StripeEvent) -> PaymentEvent | str:
+    """The canonical payment, or the reason the event is ignored."""
+    occurred_at = datetime.fromtimestamp(event.created, tz=UTC)
+    if event.type in _INTENT_STATUSES:
+        intent = parse_model(StripePaymentIntent, event.data.object)
+        order_id = intent.metadata.get("order_id")
+        if not order_id:
+            return "payment intent has no metadata.order_id"
+        status = _INTENT_STATUSES[event.type]
+        failure = None
+        if status is PaymentStatus.FAILED:
+            failure = (
+                intent.last_payment_error.message
+                if intent.last_payment_error and intent.last_payment_error.message
+                else f"canceled: {intent.cancellation_reason or 'unknown'}"
+            )
+        amount = intent.amount_received if status is PaymentStatus.SUCCEEDED else intent.amount
+        return PaymentEvent(
+            provider=SOURCE,
+            provider_event_id=event.id,
+            payment_id=intent.id,
+            order_id=order_id,
+            status=status,
+            amount=Money(amount=amount, currency=intent.currency.upper()),
+            method=_single_method(intent.payment_method_types),
+            occurred_at=occurred_at,
+            failure_reason=failure,
+        )
+    if event.type in _SESSION_TYPES:
+        session = parse_model(StripeCheckoutSession, event.data.object)
+        order_id = session.client_reference_id or session.metadata.get("order_id")
+        if not order_id:
+            return "checkout session has no client_reference_id"
+        if session.currency is None or session.amount_total is None:
+            raise MalformedWebhook("checkout session has no amount_total or currency")
+        if event.type == "checkout.session.async_payment_failed":
+            status = PaymentStatus.FAILED
+        elif event.type == "checkout.session.async_payment_succeeded":
+            status = PaymentStatus.SUCCEEDED
+        else:
+            # Delayed methods (BLIK, P24, transfers) complete the session still unpaid.
+            status = (
+                PaymentStatus.PENDING
+                if session.payment_status == "unpaid"
+                else PaymentStatus.SUCCEEDED
+            )
+        return PaymentEvent(
+            provider=SOURCE,
+            provider_event_id=event.id,
+            # The session's PaymentIntent is the payment: payment_intent.* events about it and
+            # this session merge into one payment record.
+            payment_id=session.payment_intent or session.id,
+            order_id=order_id,
+            status=status,
+            amount=Money(amount=session.amount_total, currency=session.currency.upper()),
+            method=_single_method(session.payment_method_types),
+            occurred_at=occurred_at,
+            failure_reason="async payment failed" if status is PaymentStatus.FAILED else None,
+        )
+    return f"event type {event.type} is not handled"

@@ -1,0 +1,114 @@
+"""What every inbound webhook adapter provides, and the errors it may raise."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.events import InboundEvent
+
+
+class WebhookRejected(Exception):
+    """The request is refused before anything is stored."""
+
+    status_code = 400
+    code = "rejected"
+
+
+class SignatureMismatch(WebhookRejected):
+    status_code = 401
+    code = "invalid_signature"
+
+
+class MalformedWebhook(WebhookRejected):
+    status_code = 400
+    code = "malformed_body"
+
+
+class PayloadTooLarge(WebhookRejected):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive header lookup (API Gateway lowercases, providers document mixed case)."""
+
+    def __init__(self, raw: Mapping[str, str] | None) -> None:
+        self._items = {key.lower(): value for key, value in (raw or {}).items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def require(self, name: str) -> str:
+        value = self._items.get(name.lower(), "").strip()
+        if not value:
+            raise MalformedWebhook(f"missing header {name}")
+        return value
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    headers: Headers
+    raw_body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ParsedWebhook:
+    """A verified webhook: its dedupe key, its type, and its canonical event (None = ignored)."""
+
+    event_id: str
+    topic: str
+    event: InboundEvent | None
+    ignored_reason: str | None = None
+    audit_headers: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookAdapter(Protocol):
+    """A provider's webhook contract: `verify` on the raw bytes first, then `parse`."""
+
+    source: str
+
+    def verify(self, request: WebhookRequest, secrets: Mapping[str, Any]) -> None: ...
+
+    def parse(self, request: WebhookRequest) -> ParsedWebhook: ...
+
+
+def load_json_object(raw_body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(raw_body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedWebhook(f"body is not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise MalformedWebhook("body is not a JSON object")
+    return document
+
+
+def validation_message(error: ValidationError) -> str:
+    """A short, field-naming summary of a pydantic error for a 400 body."""
+    parts = []
+    for issue in error.errors()[:5]:
+        where = ".".join(str(loc) for loc in issue["loc"]) or "body"
+        parts.append(f"{where}: {issue['msg']}")
+    return "; ".join(parts)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], document: Any) -> M:
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise MalformedWebhook(validation_message(error)) from error

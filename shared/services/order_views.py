@@ -1,0 +1,140 @@
+"""Read models for the API: an order's full picture from its partition, list rows, cursors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from shared.domain.order import Order
+from shared.store.orders import (
+    DETAILS_SK,
+    ORDER_SK,
+    OrderState,
+    PaymentRecord,
+    timeline_entry_of,
+)
+from shared.store.table import Item
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def money(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": amount, "currency": currency}
+
+
+def list_row(item: Item) -> dict[str, Any]:
+    return {
+        "order_id": item["order_id"],
+        "status": item["status"],
+        "channel": item["channel"],
+        "external_id": item["external_id"],
+        "external_number": item.get("external_number"),
+        "created_at": item["created_at"],
+        "payment_method": item.get("payment_method"),
+        "total": money(item["total"], item["currency"]),
+    }
+
+
+def payment_status(state: OrderState, payments: list[PaymentRecord]) -> str:
+    """One word for the order's money: paid, pending, failed, rejected, unpaid, not_required."""
+    if any(p.decision == "pays_order" for p in payments):
+        return "paid"
+    if not state.payment_required:
+        return "not_required"
+    if any(p.status.value == "pending" for p in payments):
+        return "pending"
+    if any(p.decision is not None for p in payments):
+        return "rejected"
+    if payments and all(p.status.value == "failed" for p in payments):
+        return "failed"
+    return "unpaid"
+
+
+def order_view(items: list[Item]) -> dict[str, Any] | None:
+    by_sk = {item["SK"]: item for item in items}
+    hot = by_sk.get(ORDER_SK)
+    if hot is None:
+        return None
+    state = OrderState.from_item(hot)
+    details = Order.model_validate_json(by_sk[DETAILS_SK]["order"]) if DETAILS_SK in by_sk else None
+    payments = [PaymentRecord.from_item(i) for i in items if i["SK"].startswith("PAYMENT#")]
+    timeline = [timeline_entry_of(i) for i in items if i["SK"].startswith("EVENT#")]
+    return {
+        "order_id": state.order_id,
+        "status": state.status.value,
+        "status_reason": state.status_reason,
+        "channel": state.channel,
+        "external_id": state.external_id,
+        "external_number": state.external_number,
+        "created_at": state.created_at,
+        "received_at": state.received_at,
+        "updated_at": state.updated_at,
+        "version": state.version,
+        "payment_method": state.payment_method.value,
+        "lines": [line.model_dump(mode="json") for line in details.lines] if details else [],
+        "buyer": details.buyer.model_dump(mode="json") if details else None,
+        "delivery": details.delivery.model_dump(mode="json")
+        if details and details.delivery else None,
+        "totals": details.totals.model_dump(mode="json") if details else {
+            "total": state.total.model_dump()
+        },
+        "payment": {
+            "status": payment_status(state, payments),
+            "payments": [
+                {
+                    "provider": p.provider,
+                    "payment_id": p.payment_id,
+                    "status": p.status.value,
+                    "amount": p.amount.model_dump(),
+                    "method": p.method,
+                    "decision": p.decision,
+                    "updated_at": p.updated_at,
+                    **({"failure_reason": p.failure_reason} if p.failure_reason else {}),
+                }
+                for p in payments
+            ],
+        },
+        "reservations": [r.model_dump() for r in state.reservations],
+        "timeline": [
+            {
+                "version": entry.version,
+                "type": entry.type.value,
+                "at": entry.at.isoformat().replace("+00:00", "Z"),
+                "status": entry.status,
+                "actor": entry.actor,
+                "detail": entry.detail,
+            }
+            for entry in sorted(timeline, key=lambda e: e.version)
+        ],
+    }
+
+
+def _fingerprint(filters: dict[str, Any]) -> str:
+    canonical = json.dumps(filters, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(last_key: dict[str, Any], filters: dict[str, Any]) -> str:
+    """Opaque, bound to the filters it was issued for (reusing it with others is an error)."""
+    payload = json.dumps({"k": last_key, "f": _fingerprint(filters)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, filters: dict[str, Any]) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        last_key = payload["k"]
+        fingerprint = payload["f"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidCursor("cursor is not one this API issued") from error
+    if fingerprint != _fingerprint(filters) or not isinstance(last_key, dict):
+        raise InvalidCursor("cursor belongs to a different query")
+    for value in last_key.values():
+        if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
+            raise InvalidCursor("cursor is not one this API issued")
+    return last_key

@@ -1,0 +1,72 @@
+"""Receiving a webhook: verify on the raw body, map to a canonical event, one conditional write.
+
+Order matters: size first (never HMAC a huge body), authenticity second (an unsigned request
+learns nothing about our parsing), parsing third, and the single inbox write last. Nothing is
+stored unless all three pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from shared.domain.events import InboundEnvelope, InboundEvent
+from shared.integrations.webhooks import PayloadTooLarge, WebhookAdapter, WebhookRequest
+from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class Receipt(StrEnum):
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    receipt: Receipt
+    event_id: str
+    topic: str
+
+
+def authenticate(
+    adapter: WebhookAdapter, request: WebhookRequest, secrets: Mapping[str, Any]
+) -> None:
+    """Reject before anything else happens: too large (413), not signed by the provider (401)."""
+    if len(request.raw_body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"body is {len(request.raw_body)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
+    adapter.verify(request, secrets)
+
+
+def record(
+    adapter: WebhookAdapter, request: WebhookRequest, inbox: InboxRepository
+) -> WebhookReceipt:
+    """Map an authenticated request (400 if malformed) and store it once."""
+    parsed = adapter.parse(request)
+    status = InboxStatus.ACCEPTED if parsed.event is not None else InboxStatus.IGNORED
+    stored = inbox.record(
+        InboxEntry(
+            source=adapter.source,
+            event_id=parsed.event_id,
+            topic=parsed.topic,
+            received_at=request.received_at,
+            status=status,
+            raw_body=request.raw_body,
+            envelope=_envelope(parsed.event),
+            ignored_reason=parsed.ignored_reason,
+            headers=parsed.audit_headers,
+        )
+    )
+    if not stored:
+        return WebhookReceipt(Receipt.DUPLICATE, parsed.event_id, parsed.topic)
+    receipt = Receipt.ACCEPTED if status is InboxStatus.ACCEPTED else Receipt.IGNORED
+    return WebhookReceipt(receipt, parsed.event_id, parsed.topic)
+
+
+def _envelope(event: InboundEvent | None) -> InboundEnvelope | None:
+    return InboundEnvelope(event=event) if event is not None else None

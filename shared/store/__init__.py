@@ -1,0 +1,1 @@
+"""DynamoDB repositories over the single table (docs/architecture.md lists the items)."""
