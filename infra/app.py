@@ -10,7 +10,7 @@ from typing import Any
 from aws_cdk import App, Environment
 
 from infra.nag import apply_nag
-from infra.paths import CDK_JSON
+from infra.paths import CDK_JSON, ROOT
 from infra.stack import OrderhubStack
 
 STACK_NAME = "orderhub"
@@ -21,8 +21,9 @@ def cdk_json_context() -> dict[str, Any]:
     return dict(json.loads(CDK_JSON.read_text()).get("context", {}))
 
 
-def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None = None,
-              *, nag: bool = True) -> tuple[App, OrderhubStack]:
+def build_app(
+    context: dict[str, Any] | None = None, outdir: str | Path | None = None, *, nag: bool = True
+) -> tuple[App, OrderhubStack]:
     merged = {**cdk_json_context(), **(context or {})}
     app = App(context=merged, outdir=str(outdir) if outdir else None)
     stage = str(app.node.try_get_context("orderhub:stage") or "dev")
@@ -41,7 +42,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | Path | None =
 
 
 def main() -> None:
-    app, _ = build_app()
+    # Under the CDK CLI, CDK_OUTDIR says where to write; run directly, write ./cdk.out.
+    outdir = None if "CDK_OUTDIR" in os.environ else ROOT / "cdk.out"
+    app, _ = build_app(outdir=outdir)
     app.synth()
 
 

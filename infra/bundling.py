@@ -24,7 +24,13 @@ LAMBDA_PYTHON = "3.13"
 LAMBDA_PLATFORM = "aarch64-manylinux2014"
 # The Lambda Python runtime ships boto3 and its dependencies; bundling them only adds size.
 PROVIDED_BY_RUNTIME = {
-    "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "python-dateutil",
+    "six",
 }
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
 
@@ -38,9 +44,20 @@ def _uv() -> str:
 
 def runtime_requirements() -> str:
     exported = subprocess.run(
-        [_uv(), "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
-         "--no-header", "--no-annotate"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        [
+            _uv(),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+            "--no-annotate",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     kept = []
     for line in exported.splitlines():
@@ -63,10 +80,26 @@ def dependencies_dir() -> Path:
     requirements_file = staging.parent / f"{digest[:16]}.txt"
     requirements_file.write_text(requirements)
     subprocess.run(
-        [_uv(), "pip", "install", "--quiet", "--target", str(staging), "--no-deps",
-         "--python-platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON,
-         "--only-binary", ":all:", "--no-compile", "-r", str(requirements_file)],
-        cwd=ROOT, check=True,
+        [
+            _uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(staging),
+            "--no-deps",
+            "--python-platform",
+            LAMBDA_PLATFORM,
+            "--python-version",
+            LAMBDA_PYTHON,
+            "--only-binary",
+            ":all:",
+            "--no-compile",
+            "-r",
+            str(requirements_file),
+        ],
+        cwd=ROOT,
+        check=True,
     )
     staging.rename(target)
     return target
@@ -91,12 +124,23 @@ def build_package(function_package: str, output_dir: Path) -> None:
     )
     compiler = _compiler()
     if compiler is None:
-        print(f"warning: no python{LAMBDA_PYTHON} here; {function_package} ships without .pyc",
-              file=sys.stderr)
+        print(
+            f"warning: no python{LAMBDA_PYTHON} here; {function_package} ships without .pyc",
+            file=sys.stderr,
+        )
         return
     subprocess.run(
-        [compiler, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash",
-         str(output_dir)],
+        [
+            compiler,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "checked-hash",
+            str(output_dir),
+        ],
         check=True,
     )
 

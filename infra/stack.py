@@ -25,23 +25,34 @@ class OrderhubStack(Stack):
         storage = Storage(self, "Storage", config=config)
         domain_events = DomainEvents(self, "DomainEvents")
         webhooks = Webhooks(self, "Webhooks", config=config, storage=storage)
-        fulfilment = Fulfilment(self, "Fulfilment", config=config, storage=storage,
-                                monitoring=monitoring)
-        OrderProcessing(self, "Orders", config=config, storage=storage, fulfilment=fulfilment,
-                        domain_events=domain_events, monitoring=monitoring)
-        api = HttpApi(self, "Http", config=config, storage=storage, webhooks=webhooks,
-                      monitoring=monitoring)
+        fulfilment = Fulfilment(
+            self, "Fulfilment", config=config, storage=storage, monitoring=monitoring
+        )
+        OrderProcessing(
+            self,
+            "Orders",
+            config=config,
+            storage=storage,
+            fulfilment=fulfilment,
+            domain_events=domain_events,
+            monitoring=monitoring,
+        )
+        api = HttpApi(
+            self, "Http", config=config, storage=storage, webhooks=webhooks, monitoring=monitoring
+        )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of webhooks and API")
         for kind, providers in PROVIDERS.items():
             for provider in providers:
                 CfnOutput(
-                    self, f"{provider.capitalize()}WebhookUrl",
+                    self,
+                    f"{provider.capitalize()}WebhookUrl",
                     value=f"{api.url}/webhooks/{kind}/{provider}",
                     description=f"Configure this URL in {provider}",
                 )
                 CfnOutput(
-                    self, f"{provider.capitalize()}SecretName",
+                    self,
+                    f"{provider.capitalize()}SecretName",
                     value=webhooks.secrets[provider].secret_name,
                     description=f"Put {provider}'s webhook secret here as webhook_secret",
                 )

@@ -35,7 +35,7 @@ def client(service: str) -> Any:
             import boto3
             from botocore.config import Config
 
-            found = boto3.client(
+            found = boto3.client(  # type: ignore[call-overload]
                 service,
                 config=Config(
                     retries={"mode": "standard", "max_attempts": 3},

@@ -12,9 +12,10 @@ from aws_lambda_powertools.event_handler import Response
 from shared.integrations.webhooks import Headers
 
 JSON = "application/json"
+HttpResponse = Response[str]
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpResponse:
     return Response(
         status_code=status,
         content_type=JSON,
@@ -23,8 +24,9 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_response(status: int, code: str, message: str, *,
-                   headers: dict[str, str] | None = None, **details: Any) -> Response:
+def error_response(
+    status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **details: Any
+) -> HttpResponse:
     """Every 4xx/5xx body: {"error": {"code": ..., "message": ..., ...details}}."""
     return json_response(
         status, {"error": {"code": code, "message": message, **details}}, headers=headers

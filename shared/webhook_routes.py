@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import aws
 from shared.config import Settings
-from shared.http import error_response, headers_of, json_response, raw_body
+from shared.http import HttpResponse, error_response, headers_of, json_response, raw_body
 from shared.integrations.webhooks import WebhookAdapter, WebhookRejected, WebhookRequest
 from shared.observability import logger, metrics
 from shared.secrets import provider_secret
@@ -52,7 +52,9 @@ def webhook_router(
 ) -> APIGatewayHttpRouter:
     router = APIGatewayHttpRouter()
 
-    def verify_signature(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    def verify_signature(
+        app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+    ) -> HttpResponse:
         event = app.current_event.raw_event
         request = WebhookRequest(headers_of(event), raw_body(event), received_at=utc_now())
         authenticate(adapter, request, provider_secret(secret_id(settings())))
@@ -60,15 +62,19 @@ def webhook_router(
         return next_middleware(app)
 
     @router.post(path, middlewares=[verify_signature])
-    def receive() -> Response:
+    def receive() -> HttpResponse:
         request: WebhookRequest = router.context["webhook_request"]
         receipt = record(adapter, request, _inbox(settings()))
         metrics.add_metric(name=f"Webhook_{receipt.receipt.value}", unit=MetricUnit.Count, value=1)
         metrics.add_metadata(key="source", value=adapter.source)
         logger.info(
             "webhook stored" if receipt.receipt.value != "duplicate" else "duplicate webhook",
-            extra={"source": adapter.source, "event_id": receipt.event_id, "topic": receipt.topic,
-                   "receipt": receipt.receipt.value},
+            extra={
+                "source": adapter.source,
+                "event_id": receipt.event_id,
+                "topic": receipt.topic,
+                "receipt": receipt.receipt.value,
+            },
         )
         return json_response(200, {"status": receipt.receipt.value, "event_id": receipt.event_id})
 
@@ -77,12 +83,14 @@ def webhook_router(
 
 def handle_webhook_errors(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(WebhookRejected)
-    def rejected(error: WebhookRejected) -> Response:
-        logger.warning("webhook rejected", extra={"code": error.code, "reason": str(error),
-                                                  "path": app.current_event.path})
+    def rejected(error: WebhookRejected) -> HttpResponse:
+        logger.warning(
+            "webhook rejected",
+            extra={"code": error.code, "reason": str(error), "path": app.current_event.path},
+        )
         metrics.add_metric(name="Webhook_rejected", unit=MetricUnit.Count, value=1)
         return error_response(error.status_code, error.code, str(error))
 
     @app.not_found
-    def not_found(_: Any) -> Response:
+    def not_found(_: Any) -> HttpResponse:
         return error_response(404, "not_found", "no webhook is served at this path")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from functions.api.settings import table
-from shared.http import error_response
+from shared.http import HttpResponse, error_response
 from shared.store.api_keys import ApiKey, ApiKeyRepository, hash_key
 
 CACHE_SECONDS = 60
@@ -30,17 +30,19 @@ def _lookup(api_key: str) -> ApiKey | None:
     return found
 
 
-def require(scope: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
-    def check_api_key(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+def require(scope: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], HttpResponse]:
+    def check_api_key(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> HttpResponse:
         header = app.current_event.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return error_response(401, "unauthorized", "send Authorization: Bearer <api key>",
-                                  headers=_CHALLENGE)
+            return error_response(
+                401, "unauthorized", "send Authorization: Bearer <api key>", headers=_CHALLENGE
+            )
         key = _lookup(token.strip())
         if key is None:
-            return error_response(401, "unauthorized", "the API key is not valid",
-                                  headers=_CHALLENGE)
+            return error_response(
+                401, "unauthorized", "the API key is not valid", headers=_CHALLENGE
+            )
         if scope not in key.scopes:
             return error_response(403, "forbidden", f"the API key lacks the scope {scope}")
         app.append_context(api_key_name=key.name)

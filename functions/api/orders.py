@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +12,7 @@ from functions.api.auth import require
 from functions.api.settings import table
 from shared.domain.errors import OrderNotFound
 from shared.domain.order import OrderStatus, utc_iso
-from shared.http import json_response
+from shared.http import HttpResponse, json_response
 from shared.services.order_views import decode_cursor, encode_cursor, list_row, order_view
 from shared.store.orders import OrderRepository
 
@@ -51,7 +50,7 @@ def _bound(value: datetime | date | None, day_edge: time) -> str | None:
 
 
 @router.get("/api/v1/orders", middlewares=[require("orders:read")])
-def list_orders() -> Response:
+def list_orders() -> HttpResponse:
     query = ListOrdersQuery.model_validate(router.current_event.query_string_parameters or {})
     orders = OrderRepository(table())
     if query.external_id is not None:
@@ -62,8 +61,12 @@ def list_orders() -> Response:
     items: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES_PER_REQUEST):
         page, start_key = orders.list_page(
-            status=query.status, created_from=created_from, created_to=created_to,
-            filters=filters, limit=query.limit - len(items), start_key=start_key,
+            status=query.status,
+            created_from=created_from,
+            created_to=created_to,
+            filters=filters,
+            limit=query.limit - len(items),
+            start_key=start_key,
         )
         items.extend(list_row(item) for item in page)
         if start_key is None or len(items) >= query.limit:
@@ -84,20 +87,22 @@ def _by_external_id(orders: OrderRepository, query: ListOrdersQuery) -> list[dic
         created_to and state.created_at > created_to
     ):
         return []
-    return [{
-        "order_id": state.order_id,
-        "status": state.status.value,
-        "channel": state.channel,
-        "external_id": state.external_id,
-        "external_number": state.external_number,
-        "created_at": state.created_at,
-        "payment_method": state.payment_method.value,
-        "total": state.total.model_dump(),
-    }]
+    return [
+        {
+            "order_id": state.order_id,
+            "status": state.status.value,
+            "channel": state.channel,
+            "external_id": state.external_id,
+            "external_number": state.external_number,
+            "created_at": state.created_at,
+            "payment_method": state.payment_method.value,
+            "total": state.total.model_dump(),
+        }
+    ]
 
 
 @router.get("/api/v1/orders/<order_id>", middlewares=[require("orders:read")])
-def get_order(order_id: str) -> Response:
+def get_order(order_id: str) -> HttpResponse:
     view = order_view(OrderRepository(table()).partition(order_id))
     if view is None:
         raise OrderNotFound(order_id)

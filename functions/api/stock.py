@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -12,7 +11,7 @@ from functions.api.auth import require
 from functions.api.settings import table
 from shared.domain.order import Sku
 from shared.domain.stock import StockLevel, WarehouseId
-from shared.http import error_response, json_response
+from shared.http import HttpResponse, error_response, json_response
 from shared.services.clock import utc_now
 from shared.store.stock import StockRepository
 
@@ -46,7 +45,7 @@ def stock_view(sku: str, levels: list[StockLevel]) -> dict[str, object]:
 
 
 @router.put("/api/v1/stock/<sku>", middlewares=[require("stock:write")])
-def set_stock(sku: str) -> Response:
+def set_stock(sku: str) -> HttpResponse:
     sku = _sku.validate_python(sku)
     body = SetStock.model_validate_json(router.current_event.body or "")
     stock = StockRepository(table())
@@ -55,7 +54,7 @@ def set_stock(sku: str) -> Response:
 
 
 @router.get("/api/v1/stock/<sku>", middlewares=[require("stock:read")])
-def get_stock(sku: str) -> Response:
+def get_stock(sku: str) -> HttpResponse:
     sku = _sku.validate_python(sku)
     levels = StockRepository(table()).levels(sku)
     if not levels:

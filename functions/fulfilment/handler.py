@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import Settings
@@ -35,8 +36,9 @@ class UnknownTask(ValueError):
 def service(settings: FulfilmentSettings) -> FulfilmentService:
     table = Table(settings.table_name)
     orders = OrderRepository(table)
-    payments = PaymentService(orders=orders, workflow=StepFunctionsWorkflow(
-        settings.state_machine_arn))
+    payments = PaymentService(
+        orders=orders, workflow=StepFunctionsWorkflow(settings.state_machine_arn)
+    )
     return FulfilmentService(orders=orders, stock=StockRepository(table), payments=payments)
 
 
@@ -61,4 +63,6 @@ def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = event.get("task", "")
     logger.append_keys(order_id=event.get("order_id"), task=task)
-    return run_task(task, event, service(FulfilmentSettings.load()))
+    result = run_task(task, event, service(FulfilmentSettings.load()))
+    metrics.add_metric(name=f"Task_{task}", unit=MetricUnit.Count, value=1)
+    return result

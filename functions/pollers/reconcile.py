@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import Settings
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         payment_window_seconds=settings.payment_window_seconds,
     )
     restarted = reconciler.restart_stuck_orders()
+    metrics.add_metric(name="OrdersRestarted", unit=MetricUnit.Count, value=len(restarted))
     if restarted:
         logger.warning("restarted stuck orders", extra={"order_ids": restarted})
     return {"restarted": restarted}

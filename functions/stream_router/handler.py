@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -43,7 +44,9 @@ class Reactions:
         workflow = StepFunctionsWorkflow(settings.state_machine_arn)
         self.payments = PaymentService(orders=orders, workflow=workflow)
         self.intake = OrderIntake(
-            orders=orders, workflow=workflow, payments=self.payments,
+            orders=orders,
+            workflow=workflow,
+            payments=self.payments,
             payment_window_seconds=settings.payment_window_seconds,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
@@ -51,15 +54,21 @@ class Reactions:
     def on_inbox(self, image: Item) -> None:
         event = envelope_of(image).event
         actor = f"{image['source']} webhook {image['event_id']}"
+        order_id: str | None
         if isinstance(event, OrderReceived):
             order_id = self.intake.receive(event.order, actor=actor, event_id=image["event_id"])
         else:
             order_id = self.payments.report(event.payment, actor=actor)
-        logger.info("inbox event processed",
-                    extra={"kind": event.kind, "order_id": order_id, "event_id": image["event_id"]})
+        metrics.add_metric(name=f"Inbox_{event.kind}", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "inbox event processed",
+            extra={"kind": event.kind, "order_id": order_id, "event_id": image["event_id"]},
+        )
 
     def on_timeline(self, image: Item) -> None:
-        self.publisher.publish(timeline_entry_of(image))
+        entry = timeline_entry_of(image)
+        self.publisher.publish(entry)
+        metrics.add_metric(name=entry.type.value, unit=MetricUnit.Count, value=1)
 
 
 @lru_cache(maxsize=4)
@@ -85,6 +94,8 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+    return dict(
+        process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
     )

@@ -31,7 +31,7 @@ class _JsonAccessLogs:
     """JSON access logs with the standard fields (an HTTP API stage logs nothing by default)."""
 
     def __init__(self, group: logs.ILogGroup) -> None:
-        self._destination = apigwv2.LogGroupLogDestination(group)  # type: ignore[arg-type]
+        self._destination = apigwv2.LogGroupLogDestination(group)
 
     @property
     def destination(self) -> apigwv2.IAccessLogDestination:
@@ -40,21 +40,37 @@ class _JsonAccessLogs:
     @property
     def format(self) -> apigw.AccessLogFormat:
         return apigw.AccessLogFormat.json_with_standard_fields(
-            caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-            resource_path=True, response_length=True, status=True, user=False,
+            caller=False,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=False,
         )
 
 
 class HttpApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 storage: Storage, webhooks: Webhooks, monitoring: Monitoring) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        storage: Storage,
+        webhooks: Webhooks,
+        monitoring: Monitoring,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.api = apigwv2.HttpApi(
             self, "Api", description="orderhub webhooks and API", create_default_stage=False
         )
         acknowledge(self.api, "APIG4")
         access_logs = logs.LogGroup(
-            self, "AccessLogs",
+            self,
+            "AccessLogs",
             retention=RETENTION.get(config.log_retention_days, logs.RetentionDays.ONE_MONTH),
         )
         self.stage = apigwv2.HttpStage(
@@ -85,11 +101,9 @@ class HttpApi(Construct):
             config=config,
             environment={"TABLE_NAME": storage.table.table_name},
         )
-        storage.grant_items(self.api_function.function, "GetItem", "Query", "PutItem",
-                            "UpdateItem")
+        storage.grant_items(self.api_function.function, "GetItem", "Query", "PutItem", "UpdateItem")
         storage.grant_index_query(self.api_function.function)
-        api_integration = HttpLambdaIntegration("ManagementIntegration",
-                                                self.api_function.function)
+        api_integration = HttpLambdaIntegration("ManagementIntegration", self.api_function.function)
         for path, method in API_ROUTES:
             self.api.add_routes(path=path, methods=[method], integration=api_integration)
 

@@ -35,7 +35,12 @@ TRANSIENT_ERRORS = [
 
 # What the steps do to the table: read, conditional writes and transactions, partition queries.
 ORDER_STEP_ACTIONS = (
-    "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem",
+    "GetItem",
+    "Query",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "ConditionCheckItem",
 )
 
 
@@ -44,8 +49,15 @@ def _task_input(task: str, **fields: str) -> sfn.TaskInput:
 
 
 class Fulfilment(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 storage: Storage, monitoring: Monitoring) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        storage: Storage,
+        monitoring: Monitoring,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # Named, so functions can be given its ARN without a dependency cycle (the state
@@ -87,8 +99,9 @@ class Fulfilment(Construct):
                 destination=logs.LogGroup(
                     self,
                     "ExecutionLogs",
-                    retention=RETENTION.get(config.log_retention_days,
-                                            logs.RetentionDays.ONE_MONTH),
+                    retention=RETENTION.get(
+                        config.log_retention_days, logs.RetentionDays.ONE_MONTH
+                    ),
                 ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,  # execution data holds buyer details
@@ -103,13 +116,17 @@ class Fulfilment(Construct):
     def grant_task_response(self, grantee: iam.IGrantable) -> None:
         iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["states:SendTaskSuccess", "states:SendTaskFailure",
-                     "states:SendTaskHeartbeat"],
+            actions=[
+                "states:SendTaskSuccess",
+                "states:SendTaskFailure",
+                "states:SendTaskHeartbeat",
+            ],
             resource_arns=[self.state_machine_arn],
         )
 
-    def _task(self, state_id: str, fn: object, task: str, *, result_path: str,
-              **fields: str) -> tasks.LambdaInvoke:
+    def _task(
+        self, state_id: str, fn: object, task: str, *, result_path: str, **fields: str
+    ) -> tasks.LambdaInvoke:
         step = tasks.LambdaInvoke(
             self,
             state_id,
@@ -129,16 +146,32 @@ class Fulfilment(Construct):
         return step
 
     def _definition(self, fn: object) -> sfn.IChainable:
-        release = self._task("ReleaseStock", fn, "release_stock", result_path="$.released",
-                             reason=sfn.JsonPath.string_at("$.cancellation.reason"))
-        cancel = self._task("CancelOrder", fn, "cancel_order", result_path="$.cancelled",
-                            reason=sfn.JsonPath.string_at("$.cancellation.reason"))
-        failed = sfn.Fail(self, "FulfilmentFailed", error="FulfilmentFailed",
-                          cause="A step failed after retries; stock released, order cancelled")
+        release = self._task(
+            "ReleaseStock",
+            fn,
+            "release_stock",
+            result_path="$.released",
+            reason=sfn.JsonPath.string_at("$.cancellation.reason"),
+        )
+        cancel = self._task(
+            "CancelOrder",
+            fn,
+            "cancel_order",
+            result_path="$.cancelled",
+            reason=sfn.JsonPath.string_at("$.cancellation.reason"),
+        )
+        failed = sfn.Fail(
+            self,
+            "FulfilmentFailed",
+            error="FulfilmentFailed",
+            cause="A step failed after retries; stock released, order cancelled",
+        )
         compensation = release.next(cancel).next(
             sfn.Choice(self, "WhyCancelled")
-            .when(sfn.Condition.string_equals("$.cancellation.reason", "payment_timeout"),
-                  sfn.Succeed(self, "CancelledUnpaid"))
+            .when(
+                sfn.Condition.string_equals("$.cancellation.reason", "payment_timeout"),
+                sfn.Succeed(self, "CancelledUnpaid"),
+            )
             .otherwise(failed)
         )
         on_step_failure = sfn.Pass(
@@ -163,12 +196,20 @@ class Fulfilment(Construct):
             task_timeout=sfn.Timeout.at("$.payment_window_seconds"),
             result_path="$.payment",
         )
-        await_payment.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(1),
-                                max_attempts=6, backoff_rate=2,
-                                jitter_strategy=sfn.JitterType.FULL)
+        await_payment.add_retry(
+            errors=TRANSIENT_ERRORS,
+            interval=Duration.seconds(1),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         await_payment.add_catch(
-            sfn.Pass(self, "PaymentTimedOut", result=sfn.Result.from_object(
-                {"reason": "payment_timeout"}), result_path="$.cancellation").next(compensation),
+            sfn.Pass(
+                self,
+                "PaymentTimedOut",
+                result=sfn.Result.from_object({"reason": "payment_timeout"}),
+                result_path="$.cancellation",
+            ).next(compensation),
             errors=["States.Timeout"],
         )
         ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
@@ -178,14 +219,19 @@ class Fulfilment(Construct):
         ready_to_ship = sfn.Succeed(self, "ReadyToShip")
         route = (
             sfn.Choice(self, "Route")
-            .when(sfn.Condition.string_equals("$.reservation.status", "awaiting_payment"),
-                  await_payment.next(ready.next(ready_to_ship)))
-            .when(sfn.Condition.string_equals("$.reservation.status", "ready_to_ship"),
-                  ready_to_ship)
+            .when(
+                sfn.Condition.string_equals("$.reservation.status", "awaiting_payment"),
+                await_payment.next(ready.next(ready_to_ship)),
+            )
+            .when(
+                sfn.Condition.string_equals("$.reservation.status", "ready_to_ship"), ready_to_ship
+            )
             # A retried reservation whose first attempt worked, and the payment came meanwhile.
             .when(sfn.Condition.string_equals("$.reservation.status", "paid"), ready)
-            .when(sfn.Condition.string_equals("$.reservation.status", "backordered"),
-                  sfn.Succeed(self, "Backordered"))
+            .when(
+                sfn.Condition.string_equals("$.reservation.status", "backordered"),
+                sfn.Succeed(self, "Backordered"),
+            )
             .otherwise(sfn.Succeed(self, "AlreadyDecided"))
         )
         return reserve.next(route)

@@ -48,8 +48,14 @@ class Monitoring(Construct):
         )
         return queue
 
-    def alarm(self, construct_id: str, metric: cloudwatch.IMetric, *, description: str,
-              threshold: float = 1) -> cloudwatch.Alarm:
+    def alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        description: str,
+        threshold: float = 1,
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,

@@ -34,9 +34,17 @@ STREAM_FILTERS = [
 
 
 class OrderProcessing(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 storage: Storage, fulfilment: Fulfilment, domain_events: DomainEvents,
-                 monitoring: Monitoring) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        storage: Storage,
+        fulfilment: Fulfilment,
+        domain_events: DomainEvents,
+        monitoring: Monitoring,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.router = PythonFunction(
             self,

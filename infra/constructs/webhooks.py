@@ -21,8 +21,9 @@ PROVIDERS = {
 
 
 class Webhooks(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig,
-                 storage: Storage) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, storage: Storage
+    ) -> None:
         super().__init__(scope, construct_id)
         stack_name = Stack.of(self).stack_name
         self.secrets: dict[str, secretsmanager.Secret] = {}
@@ -56,6 +57,8 @@ class Webhooks(Construct):
                 )
                 acknowledge(secret, "SMG4")
                 secret.grant_read(function.function)
-                function.function.add_environment(f"{provider.upper()}_SECRET_ID", secret.secret_arn)
+                function.function.add_environment(
+                    f"{provider.upper()}_SECRET_ID", secret.secret_arn
+                )
                 self.secrets[provider] = secret
             self.functions[kind] = function

@@ -15,10 +15,18 @@ from infra.local.template import Physical, Resolver
 # Permissions and policies have no effect in moto; log groups and the HTTP API are served by
 # the local runtime; the archive and metadata need no local counterpart.
 NOT_EMULATED = {
-    "AWS::IAM::Policy", "AWS::Lambda::Permission", "AWS::SQS::QueuePolicy",
-    "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup",
-    "AWS::Events::Archive", "AWS::CDK::Metadata", "AWS::ApiGatewayV2::Api",
-    "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
+    "AWS::IAM::Policy",
+    "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::S3::BucketPolicy",
+    "AWS::Logs::LogGroup",
+    "AWS::Events::Archive",
+    "AWS::CDK::Metadata",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Integration",
     "AWS::SNS::Subscription",
 }
 
@@ -68,8 +76,16 @@ def _placeholder_zip() -> bytes:
 
 
 class Deployer:
-    def __init__(self, template: dict[str, Any], session: Any, *, endpoint: str, region: str,
-                 account: str, stack_name: str) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        session: Any,
+        *,
+        endpoint: str,
+        region: str,
+        account: str,
+        stack_name: str,
+    ) -> None:
         self._template = template
         self._resources: dict[str, Any] = template["Resources"]
         self._session = session
@@ -78,8 +94,9 @@ class Deployer:
         self._account = account
         self.deployment = Deployment()
         self._creating: set[str] = set()
-        self.resolver = Resolver(template, region=region, account=account,
-                                 stack_name=stack_name, ensure=self.ensure)
+        self.resolver = Resolver(
+            template, region=region, account=account, stack_name=stack_name, ensure=self.ensure
+        )
         self._zip = _placeholder_zip()
 
     def client(self, service: str) -> Any:
@@ -169,22 +186,28 @@ class Deployer:
                 TableName=name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
             )
-        return Physical(ref=name, attributes={
-            "Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn", ""),
-        })
+        return Physical(
+            ref=name,
+            attributes={
+                "Arn": table["TableArn"],
+                "StreamArn": table.get("LatestStreamArn", ""),
+            },
+        )
 
     def _queue(self, logical: str, props: dict[str, Any]) -> Physical:
         name = props.get("QueueName", logical)
-        attributes = {
-            key: str(props[key]) for key in ("MessageRetentionPeriod", "VisibilityTimeout")
+        attributes: dict[str, str] = {
+            key: str(props[key])
+            for key in ("MessageRetentionPeriod", "VisibilityTimeout")
             if key in props
         }
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         return Physical(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
 
     def _topic(self, logical: str, props: dict[str, Any]) -> Physical:
@@ -198,10 +221,14 @@ class Deployer:
         if self._region != "us-east-1":
             create["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
         s3.create_bucket(**create)
-        return Physical(ref=name, attributes={
-            "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
-            "RegionalDomainName": f"{name}.s3.{self._region}.amazonaws.com",
-        })
+        return Physical(
+            ref=name,
+            attributes={
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{self._region}.amazonaws.com",
+            },
+        )
 
     def _secret(self, logical: str, props: dict[str, Any]) -> Physical:
         name = props.get("Name", logical)
@@ -213,7 +240,9 @@ class Deployer:
                 template[generate["GenerateStringKey"]] = "generated-locally"
             value = json.dumps(template)
         arn = self.client("secretsmanager").create_secret(
-            Name=name, SecretString=value or "{}", Description=props.get("Description", ""),
+            Name=name,
+            SecretString=value or "{}",
+            Description=props.get("Description", ""),
         )["ARN"]
         self.deployment.secrets[name] = arn
         return Physical(ref=arn, attributes={"Id": arn})
@@ -258,20 +287,25 @@ class Deployer:
     def _event_source_mapping(self, logical: str, props: dict[str, Any]) -> Physical:
         # Not created in moto: moto would invoke synchronously inside PutItem, one record at a
         # time, ignoring batching, filters, partial failures, retries and the DLQ.
-        self.deployment.stream_mappings.append(StreamMapping(
-            function_name=props["FunctionName"],
-            stream_arn=props["EventSourceArn"],
-            batch_size=int(props.get("BatchSize", 100)),
-            filters=[json.loads(f["Pattern"])
-                     for f in props.get("FilterCriteria", {}).get("Filters", [])],
-            bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-            report_batch_item_failures="ReportBatchItemFailures" in props.get(
-                "FunctionResponseTypes", []),
-            on_failure_arn=props.get("DestinationConfig", {}).get("OnFailure", {}).get(
-                "Destination"),
-            starting_position=props.get("StartingPosition", "LATEST"),
-        ))
+        self.deployment.stream_mappings.append(
+            StreamMapping(
+                function_name=props["FunctionName"],
+                stream_arn=props["EventSourceArn"],
+                batch_size=int(props.get("BatchSize", 100)),
+                filters=[
+                    json.loads(f["Pattern"])
+                    for f in props.get("FilterCriteria", {}).get("Filters", [])
+                ],
+                bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in props.get("FunctionResponseTypes", []),
+                on_failure_arn=props.get("DestinationConfig", {})
+                .get("OnFailure", {})
+                .get("Destination"),
+                starting_position=props.get("StartingPosition", "LATEST"),
+            )
+        )
         return Physical(ref=logical, attributes={"Id": logical})
 
     def _rule(self, logical: str, props: dict[str, Any]) -> Physical:
@@ -287,30 +321,50 @@ class Deployer:
         arn = events.put_rule(**request)["RuleArn"]
         targets = props.get("Targets", [])
         if "ScheduleExpression" in props:
-            self.deployment.schedules.append(Schedule(
-                rule_name=name,
-                expression=props["ScheduleExpression"],
-                targets=[
-                    ScheduledTarget(
-                        arn=t["Arn"],
-                        input=t.get("Input"),
-                        retry_attempts=int(t.get("RetryPolicy", {}).get(
-                            "MaximumRetryAttempts", 185)),
-                        dead_letter_arn=t.get("DeadLetterConfig", {}).get("Arn"),
-                    )
-                    for t in targets
-                ],
-            ))
+            self.deployment.schedules.append(
+                Schedule(
+                    rule_name=name,
+                    expression=props["ScheduleExpression"],
+                    targets=[
+                        ScheduledTarget(
+                            arn=t["Arn"],
+                            input=t.get("Input"),
+                            retry_attempts=int(
+                                t.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)
+                            ),
+                            dead_letter_arn=t.get("DeadLetterConfig", {}).get("Arn"),
+                        )
+                        for t in targets
+                    ],
+                )
+            )
         elif targets:
-            events.put_targets(Rule=name, EventBusName=props.get("EventBusName", "default"),
-                               Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in targets])
+            events.put_targets(
+                Rule=name,
+                EventBusName=props.get("EventBusName", "default"),
+                Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in targets],
+            )
         return Physical(ref=name, attributes={"Arn": arn})
 
     def _alarm(self, logical: str, props: dict[str, Any]) -> Physical:
-        request = {k: v for k, v in props.items() if k in {
-            "AlarmDescription", "MetricName", "Namespace", "Statistic", "Period",
-            "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData",
-            "Dimensions", "AlarmActions"}}
+        request = {
+            k: v
+            for k, v in props.items()
+            if k
+            in {
+                "AlarmDescription",
+                "MetricName",
+                "Namespace",
+                "Statistic",
+                "Period",
+                "EvaluationPeriods",
+                "Threshold",
+                "ComparisonOperator",
+                "TreatMissingData",
+                "Dimensions",
+                "AlarmActions",
+            }
+        }
         self.client("cloudwatch").put_metric_alarm(AlarmName=logical, **request)
         arn = self._arn("cloudwatch", f"alarm:{logical}")
         return Physical(ref=logical, attributes={"Arn": arn})

@@ -20,14 +20,14 @@ def matches(pattern: dict[str, Any], event: Any) -> bool:
             if not any(_matches_value(option, value) for option in rule):
                 return False
         else:
-            raise ValueError(f"pattern value for {key!r} must be a list or an object")
+            raise TypeError(f"pattern value for {key!r} must be a list or an object")
     return True
 
 
 def _matches_value(option: Any, value: Any) -> bool:  # noqa: PLR0911 - one branch per operator
     if not isinstance(option, dict):
         return value is not _MISSING and value == option
-    (operator, argument), = option.items()
+    ((operator, argument),) = option.items()
     if operator == "exists":
         return (value is not _MISSING) == bool(argument)
     if value is _MISSING:
@@ -50,8 +50,11 @@ def _numeric(conditions: list[Any], value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     checks = {
-        "=": number.__eq__, "<": number.__lt__, "<=": number.__le__,
-        ">": number.__gt__, ">=": number.__ge__,
+        "=": number.__eq__,
+        "<": number.__lt__,
+        "<=": number.__le__,
+        ">": number.__gt__,
+        ">=": number.__ge__,
     }
     for operator, bound in zip(conditions[::2], conditions[1::2], strict=True):
         if not checks[operator](float(bound)):

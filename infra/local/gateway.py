@@ -22,8 +22,13 @@ from urllib.parse import parse_qsl, urlsplit
 from infra.local.template import Resolver, resources_of_type
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-               "application/x-www-form-urlencoded")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+)
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,21 @@ def routes_from_template(template: dict[str, Any], resolver: Resolver) -> list[R
 
 
 def _is_text(content_type: str) -> bool:
-    return not content_type or content_type.split(";")[0].strip().lower().startswith(_TEXT_TYPES)
+    return not content_type or content_type.split(";", maxsplit=1)[0].strip().lower().startswith(
+        _TEXT_TYPES
+    )
 
 
 class HttpGateway:
-    def __init__(self, routes: list[Route], lambda_client: Any, *, host: str = "127.0.0.1",
-                 port: int = 3000, account: str = "123456789012") -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        lambda_client: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        account: str = "123456789012",
+    ) -> None:
         self.routes = routes
         self._lambda = lambda_client
         self._account = account
@@ -82,7 +96,7 @@ class HttpGateway:
 
             do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._server = ThreadingHTTPServer((host, port), Handler)
@@ -92,11 +106,12 @@ class HttpGateway:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-gateway",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="http-gateway", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -119,30 +134,57 @@ class HttpGateway:
         split = urlsplit(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES:
-            self._reply(request, 413, {"content-type": "application/json"},
-                        b'{"message":"Request Entity Too Large"}')
+            self._reply(
+                request,
+                413,
+                {"content-type": "application/json"},
+                b'{"message":"Request Entity Too Large"}',
+            )
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
         matched = self.match(request.command, split.path)
         if matched is None:
-            self._reply(request, 404, {"content-type": "application/json"},
-                        b'{"message":"Not Found"}')
+            self._reply(
+                request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+            )
             return
         route, parameters = matched
-        event = self._event(request, route, split.path, split.query, parameters, body, started)
-        response = self._lambda.invoke(FunctionName=route.function_name,
-                                       Payload=json.dumps(event).encode())
+        event = self._event(
+            request,
+            route=route,
+            path=split.path,
+            query=split.query,
+            parameters=parameters,
+            body=body,
+            started=started,
+        )
+        response = self._lambda.invoke(
+            FunctionName=route.function_name, Payload=json.dumps(event).encode()
+        )
         payload = response["Payload"].read()
         if response.get("FunctionError"):
-            self._reply(request, 500, {"content-type": "application/json"},
-                        b'{"message":"Internal Server Error"}')
+            self._reply(
+                request,
+                500,
+                {"content-type": "application/json"},
+                b'{"message":"Internal Server Error"}',
+            )
             return
         status, headers, out = self._response(json.loads(payload or b"null"))
         self._reply(request, status, headers, out)
 
-    def _event(self, request: BaseHTTPRequestHandler, route: Route, path: str, query: str,
-               parameters: dict[str, str], body: bytes, started: float) -> dict[str, Any]:
+    def _event(
+        self,
+        request: BaseHTTPRequestHandler,
+        *,
+        route: Route,
+        path: str,
+        query: str,
+        parameters: dict[str, str],
+        body: bytes,
+        started: float,
+    ) -> dict[str, Any]:
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             key = name.lower()
@@ -184,8 +226,9 @@ class HttpGateway:
         if parameters:
             event["pathParameters"] = parameters
         if body:
-            event["body"] = body.decode("utf-8", "replace") if text else base64.b64encode(
-                body).decode()
+            event["body"] = (
+                body.decode("utf-8", "replace") if text else base64.b64encode(body).decode()
+            )
         return event
 
     @staticmethod
@@ -200,8 +243,9 @@ class HttpGateway:
         return int(result["statusCode"]), headers, raw
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str],
-               body: bytes) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
         request.send_response(status)
         for name, value in headers.items():
             if name not in ("content-length", "connection"):

@@ -15,9 +15,10 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -122,21 +123,30 @@ class InProcessLambdas:
         )
         started = time.perf_counter()
         error: str | None = None
-        with _invocation_lock, _environment(environment):
+        with _invocation_lock, _environment(environment), warnings.catch_warnings():
+            # Metrics are disabled locally; Powertools still warns that it published none.
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
                 result = _load_handler(function.handler)(payload, context)
                 body = json.dumps(result, default=str)
                 errored = False
-            except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
+            except Exception as exc:
                 error = type(exc).__name__
-                body = json.dumps({
-                    "errorType": error,
-                    "errorMessage": str(exc),
-                    "stackTrace": traceback.format_exception(exc),
-                })
+                body = json.dumps(
+                    {
+                        "errorType": error,
+                        "errorMessage": str(exc),
+                        "stackTrace": traceback.format_exception(exc),
+                    }
+                )
                 errored = True
-        record = Invocation(function.function_name, function.handler, payload,
-                            (time.perf_counter() - started) * 1000, error)
+        record = Invocation(
+            function.function_name,
+            function.handler,
+            payload,
+            (time.perf_counter() - started) * 1000,
+            error,
+        )
         self.invocations.append(record)
         for listener in self.listeners:
             listener(record)

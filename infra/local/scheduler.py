@@ -17,9 +17,13 @@ from infra.local.deployer import Schedule
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
 _DAY_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTH_NAMES = {name: i for i, name in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
-    start=1)}
+_MONTH_NAMES = {
+    name: i
+    for i, name in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+        start=1,
+    )
+}
 
 
 class LocalClock:
@@ -43,18 +47,19 @@ def _field_values(text: str, low: int, high: int, names: dict[str, int]) -> set[
     if text in ("*", "?"):
         return None
     values: set[int] = set()
-    for part in text.split(","):
+    for item in text.split(","):
         step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
+        part = item
+        if "/" in item:
+            part, step_text = item.split("/", 1)
             step = int(step_text)
         if part in ("*", ""):
             start, end = low, high
         elif "-" in part:
             first, last = part.split("-", 1)
-            start, end = names.get(first, None) or int(first), names.get(last, None) or int(last)
+            start, end = names.get(first) or int(first), names.get(last) or int(last)
         else:
-            start = names.get(part, None) or int(part)
+            start = names.get(part) or int(part)
             end = high if step > 1 else start
         values.update(range(start, end + 1, step))
     return values
@@ -65,8 +70,14 @@ def next_fire(expression: str, after: datetime) -> datetime:
     rate = _RATE.match(expression.strip())
     if rate:
         amount, unit = int(rate.group(1)), rate.group(2).rstrip("s")
-        return after + {"minute": timedelta(minutes=amount), "hour": timedelta(hours=amount),
-                        "day": timedelta(days=amount)}[unit]
+        return (
+            after
+            + {
+                "minute": timedelta(minutes=amount),
+                "hour": timedelta(hours=amount),
+                "day": timedelta(days=amount),
+            }[unit]
+        )
     cron = _CRON.match(expression.strip())
     if not cron:
         raise ValueError(f"unsupported schedule expression {expression!r}")
@@ -82,8 +93,14 @@ def next_fire(expression: str, after: datetime) -> datetime:
     candidate = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
     for _ in range(60 * 24 * 366 * 2):
         weekday = candidate.isoweekday() % 7 + 1  # cron: SUN=1 .. SAT=7
-        fields = (candidate.minute, candidate.hour, candidate.day, candidate.month, weekday,
-                  candidate.year)
+        fields = (
+            candidate.minute,
+            candidate.hour,
+            candidate.day,
+            candidate.month,
+            weekday,
+            candidate.year,
+        )
         if all(a is None or v in a for a, v in zip(allowed, fields, strict=True)):
             return candidate
         candidate += timedelta(minutes=1)
@@ -91,8 +108,16 @@ def next_fire(expression: str, after: datetime) -> datetime:
 
 
 class Scheduler:
-    def __init__(self, schedules: list[Schedule], session: Any, *, endpoint: str, region: str,
-                 account: str, clock: LocalClock) -> None:
+    def __init__(
+        self,
+        schedules: list[Schedule],
+        session: Any,
+        *,
+        endpoint: str,
+        region: str,
+        account: str,
+        clock: LocalClock,
+    ) -> None:
         self._schedules = schedules
         self._lambda = session.client("lambda", endpoint_url=endpoint)
         self._sqs = session.client("sqs", endpoint_url=endpoint)
@@ -139,8 +164,9 @@ class Scheduler:
             "account": self._account,
             "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self._region,
-            "resources": [f"arn:aws:events:{self._region}:{self._account}:rule/"
-                          f"{schedule.rule_name}"],
+            "resources": [
+                f"arn:aws:events:{self._region}:{self._account}:rule/{schedule.rule_name}"
+            ],
             "detail": {},
         }
         for target in schedule.targets:

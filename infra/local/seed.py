@@ -45,14 +45,23 @@ class Seeded:
     provider_secrets: dict[str, str]
 
 
-def seed(secrets_client: Any, table_name: str, secret_arns: dict[str, str], *,
-         api_key: str | None, provider_secrets: dict[str, str] | None,
-         catalogue: dict[str, dict[str, int]] | None) -> Seeded:
+def seed(
+    secrets_client: Any,
+    table_name: str,
+    secret_arns: dict[str, str],
+    *,
+    api_key: str | None,
+    provider_secrets: dict[str, str] | None,
+    catalogue: dict[str, dict[str, int]] | None,
+) -> Seeded:
     chosen: dict[str, str] = {}
     for name, arn in secret_arns.items():
         provider = provider_of(name)
-        value = (provider_secrets or {}).get(provider) or os.environ.get(
-            secret_env_name(provider)) or _generated_secret(provider)
+        value = (
+            (provider_secrets or {}).get(provider)
+            or os.environ.get(secret_env_name(provider))
+            or _generated_secret(provider)
+        )
         secrets_client.put_secret_value(
             SecretId=arn, SecretString=json.dumps({"webhook_secret": value})
         )

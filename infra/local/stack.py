@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
-import urllib.request
 from typing import Any
 from unittest import mock
+
+import httpx
 
 from infra.local.deployer import Deployer, Deployment
 from infra.local.gateway import HttpGateway, routes_from_template
@@ -79,65 +79,90 @@ class EmbeddedStack:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> EmbeddedStack:
         import boto3
-        from moto.moto_server.threaded_moto_server import MotoRequestHandler, ThreadedMotoServer
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         MotoRequestHandler.disable_nagle_algorithm = True
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request
         _serialise_dynamodb(self._patches)
-        self.runtime = InProcessLambdas(region=REGION, extra_environment={
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": self._log_level,
-        })
+        self.runtime = InProcessLambdas(
+            region=REGION,
+            extra_environment={
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": self._log_level,
+            },
+        )
         self.runtime.install()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
-        self._set_env({
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "MOTO_PORT": str(port),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": None,
-            "AWS_PROFILE": None,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-            "POWERTOOLS_LOG_LEVEL": self._log_level,
-        })
-        request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/config",
-            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-            method="POST",
+        self._set_env(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "MOTO_PORT": str(port),
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+                "POWERTOOLS_LOG_LEVEL": self._log_level,
+            }
         )
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback moto server
-            pass
-        self.session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
-                                     aws_secret_access_key="testing")
-        deployer = Deployer(self.template, self.session, endpoint=self.endpoint, region=REGION,
-                            account=ACCOUNT, stack_name=self.stack_name)
+        # moto executes state machines only when asked to.
+        httpx.post(
+            f"{self.endpoint}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
+        self.session = boto3.Session(
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+        )
+        deployer = Deployer(
+            self.template,
+            self.session,
+            endpoint=self.endpoint,
+            region=REGION,
+            account=ACCOUNT,
+            stack_name=self.stack_name,
+        )
         self.deployment = deployer.deploy()
         self.seeded = seed(
-            self.client("secretsmanager"), self.table_name, self.deployment.secrets,
-            api_key=self._api_key, provider_secrets=self._provider_secrets,
+            self.client("secretsmanager"),
+            self.table_name,
+            self.deployment.secrets,
+            api_key=self._api_key,
+            provider_secrets=self._provider_secrets,
             catalogue=self._catalogue,
         )
-        self.poller = StreamPoller(self.deployment.stream_mappings, self.session,
-                                   endpoint=self.endpoint, region=REGION)
-        self.scheduler = Scheduler(self.deployment.schedules, self.session,
-                                   endpoint=self.endpoint, region=REGION, account=ACCOUNT,
-                                   clock=self.clock)
+        self.poller = StreamPoller(
+            self.deployment.stream_mappings, self.session, endpoint=self.endpoint, region=REGION
+        )
+        self.scheduler = Scheduler(
+            self.deployment.schedules,
+            self.session,
+            endpoint=self.endpoint,
+            region=REGION,
+            account=ACCOUNT,
+            clock=self.clock,
+        )
         if self._background:
             self.poller.start()
             self.scheduler.start()
         else:
             for state in self.poller.states:
-                self.poller._discover_shards(state)  # noqa: SLF001 - driven by the caller
+                self.poller._discover_shards(state)
         if self._gateway_port is not None:
             self.gateway = HttpGateway(
                 routes_from_template(self.template, deployer.resolver),
-                self.client("lambda"), port=self._gateway_port, account=ACCOUNT,
+                self.client("lambda"),
+                port=self._gateway_port,
+                account=ACCOUNT,
             )
             self.gateway.start()
         self.outputs = {
@@ -226,6 +251,7 @@ class EmbeddedStack:
         depths = {}
         for url in sqs.list_queues().get("QueueUrls", []):
             attributes = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
             depths[url.rsplit("/", 1)[-1]] = int(attributes["ApproximateNumberOfMessages"])
         return depths

@@ -53,9 +53,16 @@ class MappingState:
 
 
 class StreamPoller:
-    def __init__(self, mappings: list[StreamMapping], session: Any, *, endpoint: str,
-                 region: str, retry_delay_seconds: float = 0.05,
-                 poll_interval_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        mappings: list[StreamMapping],
+        session: Any,
+        *,
+        endpoint: str,
+        region: str,
+        retry_delay_seconds: float = 0.05,
+        poll_interval_seconds: float = 0.05,
+    ) -> None:
         self._streams = session.client("dynamodbstreams", endpoint_url=endpoint)
         self._lambda = session.client("lambda", endpoint_url=endpoint)
         self._sqs = session.client("sqs", endpoint_url=endpoint)
@@ -84,7 +91,7 @@ class StreamPoller:
         while not self._stop.is_set():
             try:
                 busy = self.poll_once()
-            except Exception as error:  # noqa: BLE001 - keep polling; surface the error
+            except Exception as error:
                 self.errors.append(repr(error))
                 busy = 0
             if not busy:
@@ -124,7 +131,7 @@ class StreamPoller:
         state.filtered_out += len(records) - len(wanted)
         size = max(1, state.mapping.batch_size)
         for start in range(0, len(wanted), size):
-            self._deliver(state, shard, wanted[start:start + size])
+            self._deliver(state, shard, wanted[start : start + size])
         return len(records)
 
     def _as_lambda_record(self, mapping: StreamMapping, record: Record) -> Record:
@@ -184,8 +191,9 @@ class StreamPoller:
             return 0  # an unusable report fails the whole batch, as Lambda does
         return min(sequence_numbers.index(identifier) for identifier in failed)
 
-    def _dead_letter(self, state: MappingState, shard: _Shard, batch: list[Record],
-                     attempts: int) -> None:
+    def _dead_letter(
+        self, state: MappingState, shard: _Shard, batch: list[Record], attempts: int
+    ) -> None:
         state.dead_lettered += len(batch)
         mapping = state.mapping
         if mapping.on_failure_arn is None:
@@ -198,8 +206,11 @@ class StreamPoller:
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": attempts,
             },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
-                                "functionError": "Unhandled"},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
             "version": "1.0",
             "timestamp": now,
             "DDBStreamBatchInfo": {

@@ -14,7 +14,7 @@ from typing import Any
 from infra.paths import BUILD, ROOT
 
 # Local synthesis skips asset bundling: the embedded stack runs the source tree in-process.
-LOCAL_CONTEXT = {"aws:cdk:bundling-stacks": []}
+LOCAL_CONTEXT: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 _SHAPING = ("infra/**/*.py", "shared/store/schema.py", "cdk.json", "uv.lock")
 
 
@@ -40,11 +40,18 @@ def synth_template(context: dict[str, Any] | None = None, *, fresh: bool = False
             "import json, sys; from infra.app import build_app; "
             "app, _ = build_app(json.loads(sys.argv[1]), outdir=sys.argv[2]); app.synth()"
         )
-        env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-               "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1"}
+        env = {
+            **os.environ,
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+            "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+        }
         result = subprocess.run(
             [sys.executable, "-c", script, json.dumps(merged), str(outdir)],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"cdk synth failed:\n{result.stdout}\n{result.stderr}")

@@ -24,8 +24,15 @@ class Physical:
 
 
 class Resolver:
-    def __init__(self, template: dict[str, Any], *, region: str, account: str,
-                 stack_name: str, ensure: Callable[[str], Physical]) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        *,
+        region: str,
+        account: str,
+        stack_name: str,
+        ensure: Callable[[str], Physical],
+    ) -> None:
         self._template = template
         self._ensure = ensure
         self._pseudo = {
@@ -44,7 +51,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (name, argument), = value.items()
+            ((name, argument),) = value.items()
             if name == "Ref":
                 return self.ref(argument)
             if name == "Fn::GetAtt":
@@ -91,7 +98,7 @@ class Resolver:
 
     def _condition(self, expression: Any) -> Any:
         if isinstance(expression, dict) and len(expression) == 1:
-            (name, argument), = expression.items()
+            ((name, argument),) = expression.items()
             if name == "Fn::Equals":
                 left, right = (self._condition(a) for a in argument)
                 return left == right

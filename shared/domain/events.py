@@ -85,4 +85,3 @@ def domain_event_detail(entry: TimelineEntry) -> dict[str, Any]:
         "actor": entry.actor,
         **entry.detail,
     }
-

@@ -292,6 +292,6 @@ def to_payment(source: ShopifyOrder, webhook_id: str) -> PaymentEvent:
         channel_order=ChannelOrderRef(channel=SOURCE, external_id=str(source.id)),
         status=PaymentStatus.SUCCEEDED,
         amount=amount,
-        method=(source.payment_gateway_names or [None])[0],
+        method=source.payment_gateway_names[0] if source.payment_gateway_names else None,
         occurred_at=source.updated_at or source.created_at,
     )

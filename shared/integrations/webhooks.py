@@ -35,6 +35,13 @@ class PayloadTooLarge(WebhookRejected):
     code = "payload_too_large"
 
 
+class ProviderNotConfigured(WebhookRejected):
+    """The provider's secret is not set yet: refuse rather than verify against an empty key."""
+
+    status_code = 503
+    code = "provider_not_configured"
+
+
 class Headers(Mapping[str, str]):
     """Case-insensitive header lookup (API Gateway lowercases, providers document mixed case)."""
 

@@ -51,15 +51,20 @@ class FulfilmentService:
             try:
                 if shortages:
                     reason = "insufficient stock: " + "; ".join(s.describe() for s in shortages)
-                    self.orders.apply(state, Change(
-                        event=EventType.ORDER_BACKORDERED,
-                        to_status=OrderStatus.BACKORDERED,
-                        actor=ACTOR,
-                        at=self.now(),
-                        detail={"reason": reason,
-                                "shortages": [s.model_dump() for s in shortages]},
-                        set_fields={"status_reason": reason},
-                    ))
+                    self.orders.apply(
+                        state,
+                        Change(
+                            event=EventType.ORDER_BACKORDERED,
+                            to_status=OrderStatus.BACKORDERED,
+                            actor=ACTOR,
+                            at=self.now(),
+                            detail={
+                                "reason": reason,
+                                "shortages": [s.model_dump() for s in shortages],
+                            },
+                            set_fields={"status_reason": reason},
+                        ),
+                    )
                     return OrderStatus.BACKORDERED.value
                 return self._reserve(state, allocations).value
             except ConcurrentModification:
@@ -78,23 +83,29 @@ class FulfilmentService:
             for allocation in allocations:
                 self.stock.reserve(txn, state.order_id, allocation, at=at)
 
-        self.orders.apply(state, Change(
-            event=EventType.STOCK_RESERVED,
-            then=() if state.payment_required else (EventType.ORDER_READY_TO_SHIP,),
-            to_status=target,
-            actor=ACTOR,
-            at=at,
-            detail={"reservations": [a.model_dump() for a in allocations]},
-            set_fields={"reservations": [a.model_dump() for a in allocations]},
-            also=reserve_all,
-        ))
+        self.orders.apply(
+            state,
+            Change(
+                event=EventType.STOCK_RESERVED,
+                then=() if state.payment_required else (EventType.ORDER_READY_TO_SHIP,),
+                to_status=target,
+                actor=ACTOR,
+                at=at,
+                detail={"reservations": [a.model_dump() for a in allocations]},
+                set_fields={"reservations": [a.model_dump() for a in allocations]},
+                also=reserve_all,
+            ),
+        )
         return target
 
     def await_payment(self, order_id: str, task_token: str, window_seconds: int) -> None:
         """Park the workflow's token, then settle: a payment may have arrived before we waited."""
         self._load(order_id)
         self.orders.put_wait(
-            order_id, PAYMENT_WAIT, task_token, at=self.now(),
+            order_id,
+            PAYMENT_WAIT,
+            task_token,
+            at=self.now(),
             ttl=timedelta(seconds=window_seconds) + timedelta(days=1),
         )
         self.payments.settle(order_id, actor=ACTOR)
@@ -107,12 +118,15 @@ class FulfilmentService:
                 return state.status.value
             ensure_transition(state.status, OrderStatus.READY_TO_SHIP)
             try:
-                self.orders.apply(state, Change(
-                    event=EventType.ORDER_READY_TO_SHIP,
-                    to_status=OrderStatus.READY_TO_SHIP,
-                    actor=ACTOR,
-                    at=self.now(),
-                ))
+                self.orders.apply(
+                    state,
+                    Change(
+                        event=EventType.ORDER_READY_TO_SHIP,
+                        to_status=OrderStatus.READY_TO_SHIP,
+                        actor=ACTOR,
+                        at=self.now(),
+                    ),
+                )
             except ConcurrentModification:
                 continue
             return OrderStatus.READY_TO_SHIP.value
@@ -131,15 +145,20 @@ class FulfilmentService:
                     self.stock.release(txn, held.order_id, allocation, at=at)
 
             try:
-                self.orders.apply(state, Change(
-                    event=EventType.STOCK_RELEASED,
-                    actor=ACTOR,
-                    at=at,
-                    detail={"reason": reason,
-                            "reservations": [a.model_dump() for a in state.reservations]},
-                    set_fields={"reservations": []},
-                    also=release_all,
-                ))
+                self.orders.apply(
+                    state,
+                    Change(
+                        event=EventType.STOCK_RELEASED,
+                        actor=ACTOR,
+                        at=at,
+                        detail={
+                            "reason": reason,
+                            "reservations": [a.model_dump() for a in state.reservations],
+                        },
+                        set_fields={"reservations": []},
+                        also=release_all,
+                    ),
+                )
             except ConcurrentModification:
                 continue
             return len(state.reservations)
@@ -152,14 +171,17 @@ class FulfilmentService:
                 return state.status.value
             ensure_transition(state.status, OrderStatus.CANCELLED)
             try:
-                self.orders.apply(state, Change(
-                    event=EventType.ORDER_CANCELLED,
-                    to_status=OrderStatus.CANCELLED,
-                    actor=ACTOR,
-                    at=self.now(),
-                    detail={"reason": reason},
-                    set_fields={"status_reason": reason},
-                ))
+                self.orders.apply(
+                    state,
+                    Change(
+                        event=EventType.ORDER_CANCELLED,
+                        to_status=OrderStatus.CANCELLED,
+                        actor=ACTOR,
+                        at=self.now(),
+                        detail={"reason": reason},
+                        set_fields={"status_reason": reason},
+                    ),
+                )
             except ConcurrentModification:
                 continue
             return OrderStatus.CANCELLED.value

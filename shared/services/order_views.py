@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from shared.domain.order import Order
+from shared.domain.order import Order, utc_iso
 from shared.store.orders import (
     DETAILS_SK,
     ORDER_SK,
@@ -78,10 +78,11 @@ def order_view(items: list[Item]) -> dict[str, Any] | None:
         "lines": [line.model_dump(mode="json") for line in details.lines] if details else [],
         "buyer": details.buyer.model_dump(mode="json") if details else None,
         "delivery": details.delivery.model_dump(mode="json")
-        if details and details.delivery else None,
-        "totals": details.totals.model_dump(mode="json") if details else {
-            "total": state.total.model_dump()
-        },
+        if details and details.delivery
+        else None,
+        "totals": details.totals.model_dump(mode="json")
+        if details
+        else {"total": state.total.model_dump()},
         "payment": {
             "status": payment_status(state, payments),
             "payments": [
@@ -103,7 +104,7 @@ def order_view(items: list[Item]) -> dict[str, Any] | None:
             {
                 "version": entry.version,
                 "type": entry.type.value,
-                "at": entry.at.isoformat().replace("+00:00", "Z"),
+                "at": utc_iso(entry.at),
                 "status": entry.status,
                 "actor": entry.actor,
                 "detail": entry.detail,

@@ -30,15 +30,20 @@ class Reconciler:
         start_key = None
         while True:
             items, start_key = self.orders.list_page(
-                status=OrderStatus.RECEIVED, created_from=None, created_to=None,
-                filters={}, limit=PAGE_SIZE, start_key=start_key,
+                status=OrderStatus.RECEIVED,
+                created_from=None,
+                created_to=None,
+                filters={},
+                limit=PAGE_SIZE,
+                start_key=start_key,
             )
             for item in items:
                 if item["received_at"] > cutoff:
                     continue  # young orders are still on their normal path
                 order_id = item["order_id"]
-                if self.workflow.start(order_id, workflow_input(order_id,
-                                                                self.payment_window_seconds)):
+                if self.workflow.start(
+                    order_id, workflow_input(order_id, self.payment_window_seconds)
+                ):
                     restarted.append(order_id)
             if start_key is None:
                 return restarted

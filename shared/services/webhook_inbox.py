@@ -13,7 +13,12 @@ from enum import StrEnum
 from typing import Any
 
 from shared.domain.events import InboundEnvelope, InboundEvent
-from shared.integrations.webhooks import PayloadTooLarge, WebhookAdapter, WebhookRequest
+from shared.integrations.webhooks import (
+    PayloadTooLarge,
+    ProviderNotConfigured,
+    WebhookAdapter,
+    WebhookRequest,
+)
 from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,6 +45,8 @@ def authenticate(
         raise PayloadTooLarge(
             f"body is {len(request.raw_body)} bytes; the limit is {MAX_BODY_BYTES}"
         )
+    if not secrets.get("webhook_secret"):
+        raise ProviderNotConfigured(f"{adapter.source} webhook secret is not configured")
     adapter.verify(request, secrets)
 
 

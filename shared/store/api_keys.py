@@ -40,15 +40,17 @@ class ApiKeyRepository:
         unknown = scopes - ALL_SCOPES
         if unknown:
             raise ValueError(f"unknown scopes: {sorted(unknown)}")
-        self._table.put({
-            "PK": f"APIKEY#{hash_key(api_key)}",
-            "SK": "APIKEY",
-            "type": "api_key",
-            "name": name,
-            "scopes": set(scopes),
-            "hint": api_key[:8] + "...",
-            "created_at": utc_iso(at),
-        })
+        self._table.put(
+            {
+                "PK": f"APIKEY#{hash_key(api_key)}",
+                "SK": "APIKEY",
+                "type": "api_key",
+                "name": name,
+                "scopes": set(scopes),
+                "hint": api_key[:8] + "...",
+                "created_at": utc_iso(at),
+            }
+        )
 
     def find(self, api_key: str) -> ApiKey | None:
         item = self._table.get(f"APIKEY#{hash_key(api_key)}", "APIKEY")

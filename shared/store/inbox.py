@@ -53,8 +53,9 @@ BlobWriter = Callable[[str, bytes], None]
 
 
 class InboxRepository:
-    def __init__(self, table: Table, *, retention_days: int = 90,
-                 blob_writer: BlobWriter | None = None) -> None:
+    def __init__(
+        self, table: Table, *, retention_days: int = 90, blob_writer: BlobWriter | None = None
+    ) -> None:
         self._table = table
         self._retention = timedelta(days=retention_days)
         self._blob_writer = blob_writer

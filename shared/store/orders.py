@@ -146,7 +146,7 @@ class Change:
     detail: dict[str, Any] = field(default_factory=dict)
     set_fields: dict[str, Any] = field(default_factory=dict)
     # Adds more actions to the same transaction (stock, payments); returns nothing.
-    also: Callable[[Transaction], None] | None = None
+    also: Callable[[Transaction], object] | None = None
 
 
 class OrderRepository:
@@ -206,12 +206,14 @@ class OrderRepository:
             condition="attribute_not_exists(PK)",
         )
         txn.put(hot, condition="attribute_not_exists(PK)")
-        txn.put({
-            "PK": order_pk(order_id),
-            "SK": DETAILS_SK,
-            "type": "order_details",
-            "order": order.model_dump_json(),
-        })
+        txn.put(
+            {
+                "PK": order_pk(order_id),
+                "SK": DETAILS_SK,
+                "type": "order_details",
+                "order": order.model_dump_json(),
+            }
+        )
         txn.put(_timeline_item(entry))
         try:
             txn.commit()
@@ -356,8 +358,9 @@ class OrderRepository:
         return [PaymentRecord.from_item(item) for item in items]
 
     @staticmethod
-    def mark_payment(txn: Transaction, order_id: str, payment: PaymentRecord, *,
-                     decision: str, applied: bool) -> int:
+    def mark_payment(
+        txn: Transaction, order_id: str, payment: PaymentRecord, *, decision: str, applied: bool
+    ) -> int:
         """Within an order change: settle a payment's decision exactly once."""
         return txn.update(
             order_pk(order_id),
@@ -369,16 +372,19 @@ class OrderRepository:
         )
 
     # -- workflow waits -----------------------------------------------------------------------
-    def put_wait(self, order_id: str, name: str, token: str, *, at: datetime,
-                 ttl: timedelta) -> None:
-        self._table.put({
-            "PK": order_pk(order_id),
-            "SK": wait_sk(name),
-            "type": "wait",
-            "task_token": token,
-            "created_at": utc_iso(at),
-            "expires_at": int((at + ttl).timestamp()),
-        })
+    def put_wait(
+        self, order_id: str, name: str, token: str, *, at: datetime, ttl: timedelta
+    ) -> None:
+        self._table.put(
+            {
+                "PK": order_pk(order_id),
+                "SK": wait_sk(name),
+                "type": "wait",
+                "task_token": token,
+                "created_at": utc_iso(at),
+                "expires_at": int((at + ttl).timestamp()),
+            }
+        )
 
     def get_wait(self, order_id: str, name: str) -> str | None:
         item = self._table.get(order_pk(order_id), wait_sk(name), consistent=True)
@@ -388,16 +394,27 @@ class OrderRepository:
         self._table.delete(order_pk(order_id), wait_sk(name))
 
     # -- listing ----------------------------------------------------------------------------
-    def list_page(self, *, status: OrderStatus | None, created_from: str | None,
-                  created_to: str | None, filters: Mapping[str, str], limit: int,
-                  start_key: dict[str, Any] | None) -> tuple[list[Item], dict[str, Any] | None]:
+    def list_page(
+        self,
+        *,
+        status: OrderStatus | None,
+        created_from: str | None,
+        created_to: str | None,
+        filters: Mapping[str, str],
+        limit: int,
+        start_key: dict[str, Any] | None,
+    ) -> tuple[list[Item], dict[str, Any] | None]:
         """Newest first, from the status index or the all-orders index, date-ranged on the sort
         key; channel-like filters apply on top (so a page may hold fewer than `limit`)."""
         index, pk_name, sk_name, pk_value = (
             (STATUS_INDEX, f"{STATUS_INDEX}PK", f"{STATUS_INDEX}SK", f"STATUS#{status.value}")
             if status is not None
-            else (ALL_ORDERS_INDEX, f"{ALL_ORDERS_INDEX}PK", f"{ALL_ORDERS_INDEX}SK",
-                  ALL_ORDERS_KEY)
+            else (
+                ALL_ORDERS_INDEX,
+                f"{ALL_ORDERS_INDEX}PK",
+                f"{ALL_ORDERS_INDEX}SK",
+                ALL_ORDERS_KEY,
+            )
         )
         values: dict[str, Any] = {":pk": {"S": pk_value}}
         condition = f"{pk_name} = :pk"

@@ -10,6 +10,14 @@ ALL_ORDERS_INDEX = "GSI2"  # every order, newest first: GSI2PK = ORDERS
 INDEXES = (STATUS_INDEX, ALL_ORDERS_INDEX)
 # What order listings show: projected into both indexes, so a listing never reads the table.
 LIST_PROJECTION = (
-    "order_id", "status", "channel", "external_id", "external_number",
-    "total", "currency", "created_at", "received_at", "payment_method",
+    "order_id",
+    "status",
+    "channel",
+    "external_id",
+    "external_number",
+    "total",
+    "currency",
+    "created_at",
+    "received_at",
+    "payment_method",
 )

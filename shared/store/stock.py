@@ -32,8 +32,10 @@ def reservation_sk(order_id: str) -> str:
 
 def _level(item: Item) -> StockLevel:
     return StockLevel(
-        sku=item["sku"], warehouse=item["warehouse"],
-        on_hand=item["on_hand"], reserved=item["reserved"],
+        sku=item["sku"],
+        warehouse=item["warehouse"],
+        on_hand=item["on_hand"],
+        reserved=item["reserved"],
     )
 
 
@@ -63,21 +65,30 @@ class StockRepository:
                 if current is None:
                     self._table.put(
                         {
-                            "PK": sku_pk(sku), "SK": warehouse_sk(warehouse), "type": "stock",
-                            "sku": sku, "warehouse": warehouse, "on_hand": on_hand,
-                            "reserved": 0, "available": on_hand, "updated_at": utc_iso(at),
+                            "PK": sku_pk(sku),
+                            "SK": warehouse_sk(warehouse),
+                            "type": "stock",
+                            "sku": sku,
+                            "warehouse": warehouse,
+                            "on_hand": on_hand,
+                            "reserved": 0,
+                            "available": on_hand,
+                            "updated_at": utc_iso(at),
                         },
                         condition="attribute_not_exists(PK)",
                     )
                     return StockLevel(sku=sku, warehouse=warehouse, on_hand=on_hand, reserved=0)
                 reserved = current["reserved"]
                 item = self._table.update(
-                    sku_pk(sku), warehouse_sk(warehouse),
+                    sku_pk(sku),
+                    warehouse_sk(warehouse),
                     "SET on_hand = :on_hand, available = :available, updated_at = :at",
                     condition="reserved = :reserved",
                     values={
-                        ":on_hand": on_hand, ":available": on_hand - reserved,
-                        ":reserved": reserved, ":at": utc_iso(at),
+                        ":on_hand": on_hand,
+                        ":available": on_hand - reserved,
+                        ":reserved": reserved,
+                        ":at": utc_iso(at),
                     },
                 )
                 return _level(item)
@@ -86,20 +97,26 @@ class StockRepository:
         raise InvalidStockLevel(f"stock of {sku} in {warehouse} keeps changing; try again")
 
     @staticmethod
-    def reserve(txn: Transaction, order_id: str, allocation: Allocation, *,
-                at: datetime) -> tuple[int, int]:
+    def reserve(
+        txn: Transaction, order_id: str, allocation: Allocation, *, at: datetime
+    ) -> tuple[int, int]:
         """Add a reservation to a transaction; returns the indexes of its two actions."""
         stock = txn.update(
-            sku_pk(allocation.sku), warehouse_sk(allocation.warehouse),
+            sku_pk(allocation.sku),
+            warehouse_sk(allocation.warehouse),
             "SET reserved = reserved + :qty, available = available - :qty, updated_at = :at",
             condition="available >= :qty",
             values={":qty": allocation.quantity, ":at": utc_iso(at)},
         )
         reservation = txn.put(
             {
-                "PK": sku_pk(allocation.sku), "SK": reservation_sk(order_id),
-                "type": "reservation", "order_id": order_id, "sku": allocation.sku,
-                "warehouse": allocation.warehouse, "quantity": allocation.quantity,
+                "PK": sku_pk(allocation.sku),
+                "SK": reservation_sk(order_id),
+                "type": "reservation",
+                "order_id": order_id,
+                "sku": allocation.sku,
+                "warehouse": allocation.warehouse,
+                "quantity": allocation.quantity,
                 "created_at": utc_iso(at),
             },
             condition="attribute_not_exists(PK)",
@@ -107,13 +124,13 @@ class StockRepository:
         return stock, reservation
 
     @staticmethod
-    def release(txn: Transaction, order_id: str, allocation: Allocation, *,
-                at: datetime) -> None:
+    def release(txn: Transaction, order_id: str, allocation: Allocation, *, at: datetime) -> None:
         txn.delete(
             sku_pk(allocation.sku), reservation_sk(order_id), condition="attribute_exists(PK)"
         )
         txn.update(
-            sku_pk(allocation.sku), warehouse_sk(allocation.warehouse),
+            sku_pk(allocation.sku),
+            warehouse_sk(allocation.warehouse),
             "SET reserved = reserved - :qty, available = available + :qty, updated_at = :at",
             values={":qty": allocation.quantity, ":at": utc_iso(at)},
         )

@@ -59,7 +59,7 @@ def serialize(value: Any) -> AttributeValue:  # noqa: PLR0911 - one branch per D
 
 
 def deserialize(value: AttributeValue) -> Any:  # noqa: PLR0911 - one branch per DynamoDB type
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return inner
     if kind == "N":
@@ -84,13 +84,14 @@ def to_item(values: Mapping[str, Any]) -> dict[str, AttributeValue]:
     return {k: serialize(v) for k, v in values.items() if v is not None}
 
 
-def from_item(item: Mapping[str, AttributeValue]) -> Item:
+def from_item(item: Mapping[str, Any]) -> Item:
     return {k: deserialize(v) for k, v in item.items()}
 
 
-def set_clause(fields: Mapping[str, Any], *, prefix: str = "s") -> tuple[str, dict[str, str],
-                                                                       dict[str, Any]]:
-    """"SET #s0 = :s0, ..." for a dict of fields, every name aliased (DynamoDB reserves
+def set_clause(
+    fields: Mapping[str, Any], *, prefix: str = "s"
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """ "SET #s0 = :s0, ..." for a dict of fields, every name aliased (DynamoDB reserves
     hundreds of words: status, method, name, ...). Returns expression, names, values."""
     names = {f"#{prefix}{i}": name for i, name in enumerate(fields)}
     values = {f":{prefix}{i}": value for i, value in enumerate(fields.values())}
@@ -109,16 +110,27 @@ class Transaction:
     table: Table
     actions: list[dict[str, Any]] = field(default_factory=list)
 
-    def put(self, item: Mapping[str, Any], condition: str | None = None,
-            values: Mapping[str, Any] | None = None,
-            names: Mapping[str, str] | None = None) -> int:
+    def put(
+        self,
+        item: Mapping[str, Any],
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> int:
         action: dict[str, Any] = {"TableName": self.table.name, "Item": to_item(item)}
         self._conditions(action, condition, values, names)
         return self._add({"Put": action})
 
-    def update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
-               values: Mapping[str, Any] | None = None,
-               names: Mapping[str, str] | None = None) -> int:
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> int:
         action: dict[str, Any] = {
             "TableName": self.table.name,
             "Key": key(pk, sk),
@@ -127,16 +139,27 @@ class Transaction:
         self._conditions(action, condition, values, names)
         return self._add({"Update": action})
 
-    def delete(self, pk: str, sk: str, *, condition: str | None = None,
-               values: Mapping[str, Any] | None = None,
-               names: Mapping[str, str] | None = None) -> int:
+    def delete(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> int:
         action: dict[str, Any] = {"TableName": self.table.name, "Key": key(pk, sk)}
         self._conditions(action, condition, values, names)
         return self._add({"Delete": action})
 
-    def condition_check(self, pk: str, sk: str, condition: str,
-                        values: Mapping[str, Any] | None = None,
-                        names: Mapping[str, str] | None = None) -> int:
+    def condition_check(
+        self,
+        pk: str,
+        sk: str,
+        condition: str,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> int:
         action: dict[str, Any] = {"TableName": self.table.name, "Key": key(pk, sk)}
         self._conditions(action, condition, values, names)
         return self._add({"ConditionCheck": action})
@@ -149,8 +172,12 @@ class Transaction:
         return len(self.actions) - 1
 
     @staticmethod
-    def _conditions(action: dict[str, Any], condition: str | None,
-                    values: Mapping[str, Any] | None, names: Mapping[str, str] | None) -> None:
+    def _conditions(
+        action: dict[str, Any],
+        condition: str | None,
+        values: Mapping[str, Any] | None,
+        names: Mapping[str, str] | None,
+    ) -> None:
         if condition:
             action["ConditionExpression"] = condition
         if values:
@@ -177,8 +204,13 @@ class Table:
         item = response.get("Item")
         return from_item(item) if item else None
 
-    def put(self, item: Mapping[str, Any], *, condition: str | None = None,
-            values: Mapping[str, Any] | None = None) -> None:
+    def put(
+        self,
+        item: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
         request: dict[str, Any] = {"TableName": self.name, "Item": to_item(item)}
         if condition:
             request["ConditionExpression"] = condition
@@ -191,9 +223,16 @@ class Table:
             _raise_if_condition_failed(error)
             raise
 
-    def update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
-               values: Mapping[str, Any] | None = None,
-               names: Mapping[str, str] | None = None) -> Item:
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> Item:
         request: dict[str, Any] = {
             "TableName": self.name,
             "Key": key(pk, sk),
@@ -236,14 +275,14 @@ class Table:
 
     def transact(self, actions: Sequence[dict[str, Any]]) -> None:
         try:
-            self.client.transact_write_items(TransactItems=list(actions))
+            self.client.transact_write_items(TransactItems=list(actions))  # type: ignore[arg-type]
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = [
-                reason.get("Code", "None")
-                for reason in error.response.get("CancellationReasons", [])  # type: ignore[attr-defined]
-            ]
+            cancellations: list[dict[str, Any]] = error.response.get(  # type: ignore[assignment]
+                "CancellationReasons", []
+            )
+            reasons = [reason.get("Code", "None") for reason in cancellations]
             failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
             if not failed:
                 raise  # throttling or a conflicting transaction: let the caller's retry handle it
@@ -252,5 +291,5 @@ class Table:
 
 def _raise_if_condition_failed(error: ClientError) -> None:
     if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-        old = error.response.get("Item")  # type: ignore[attr-defined]
+        old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
         raise ConditionFailed(from_item(old) if old else None) from error

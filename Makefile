@@ -1,0 +1,95 @@
+# orderhub: every command a newcomer needs. `make demo` and `make test` set everything up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := orderhub-dev
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PYTHONPATH := $(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+# jsii (CDK's bridge to Node) warns on every run that Node 20 is past end-of-life; it works.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
+
+# Lambda runs python3.13: use it when the machine has it, else 3.12, else python3. pyenv keeps
+# versions its shims do not expose, so look in its versions folder too. Never download one.
+define find_python
+for candidate in python3.13 python3.12; do \
+  if command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys' >/dev/null 2>&1; then \
+    command -v $$candidate; exit 0; fi; \
+  for found in "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$${candidate#python}*/bin/$$candidate; do \
+    if [ -x "$$found" ]; then echo "$$found"; exit 0; fi; done; \
+done; command -v python3
+endef
+PYTHON := $(shell $(find_python))
+
+.PHONY: help setup demo local test test-fast lint format synth deploy bench api-key clean
+
+help:
+	@echo "make demo     set up, run the whole flow on the embedded stack, print a verdict"
+	@echo "make test     set up and run every test (unit, integration, workflow, infra, e2e)"
+	@echo "make local    serve the embedded stack on 127.0.0.1:\$${ORDERHUB_PORT:-3000} until Ctrl-C"
+	@echo "make lint     ruff + mypy"
+	@echo "make synth    cdk synth with bundled Lambda packages, cdk-nag and cfn-lint"
+	@echo "make bench    cold starts, warm compute, AWS calls and cost per order, package sizes"
+	@echo "make deploy   cdk deploy to the AWS account in your environment (needs credentials)"
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	echo "creating $(VENV) with $(PYTHON)"
+	$(UV) sync --frozen --python "$(PYTHON)"
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(PY) -m infra.local demo
+
+local: setup
+	exec $(PY) -m infra.local serve
+
+test: setup
+	$(PY) -m pytest -p no:cacheprovider -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared functions infra tests
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+synth: setup
+	rm -rf cdk.out
+	$(PY) -m infra.app
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/$(STACK).template.json
+	echo "synth ok: cdk.out/$(STACK).template.json (cdk-nag AwsSolutions and cfn-lint clean)"
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deploy: setup node_modules/.bin/cdk
+	node_modules/.bin/cdk deploy $(STACK) $(CDK_ARGS)
+
+bench: setup
+	$(PY) -m tests.bench
+
+api-key: setup
+	$(PY) -m infra.admin create-api-key --stack $(STACK) $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .build cdk.out node_modules

@@ -1,0 +1,85 @@
+"""python -m infra.local serve   the embedded stack until Ctrl-C / SIGTERM (make local)
+python -m infra.local demo    the main job end to end, then a verdict (make demo)"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+
+from infra.local.stack import EmbeddedStack
+from infra.local.synth import synth_template
+
+
+def serve(port: int, log_level: str) -> int:
+    print("synthesising the CDK app (cached after the first run)...", flush=True)
+    template = synth_template()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    started = time.perf_counter()
+    stack = EmbeddedStack(template, gateway_port=port, log_level=log_level).start()
+    parent = os.getppid()
+    try:
+        print(banner(stack, time.perf_counter() - started), flush=True)
+        # Also stop if whoever started us (make) is gone: never leave a server behind.
+        while not stop.wait(0.5):
+            if os.getppid() != parent:
+                break
+    finally:
+        print("\nstopping the embedded stack...", flush=True)
+        stack.stop()
+    print("stopped; port freed", flush=True)
+    return 0
+
+
+def banner(stack: EmbeddedStack, seconds: float) -> str:
+    lines = [
+        f"orderhub embedded stack is up ({len(stack.template['Resources'])} resources from "
+        f"the CDK template, started in {seconds:.1f} s)",
+        "",
+        "Webhook URLs (configure these in the providers' dashboards or tunnels):",
+    ]
+    lines += [f"  POST {stack.url}{path}" for path in stack.webhook_paths()]
+    lines += ["", "Provider secrets (set *_WEBHOOK_SECRET to choose your own):"]
+    lines += [
+        f"  {provider:<8} webhook_secret = {secret}"
+        for provider, secret in sorted(stack.provider_secrets.items())
+    ]
+    lines += [
+        "",
+        f"API: {stack.url}/api/v1  (Authorization: Bearer {stack.api_key})",
+        f"  curl -H 'Authorization: Bearer {stack.api_key}' {stack.url}/api/v1/orders",
+        f"  curl -H 'Authorization: Bearer {stack.api_key}' "
+        f"{stack.url}/api/v1/stock/MUG-KRAKOW-350",
+        "",
+        f"AWS APIs (moto): {stack.endpoint}  e.g. aws --endpoint-url {stack.endpoint} "
+        f"dynamodb scan --table-name {stack.table_name}",
+        "",
+        "Ctrl-C stops.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run until Ctrl-C")
+    serve_parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("ORDERHUB_PORT", "3000"))
+    )
+    serve_parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    commands.add_parser("demo", help="run the main job end to end and print a verdict")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.port, args.log_level)
+    from infra.local.demo import run_demo
+
+    return run_demo()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
