@@ -60,8 +60,11 @@ demo: setup
 local: setup
 	exec $(PY) -m infra.local serve
 
+# Two processes: moto's in-process mocks (unit, integration, infra) and the embedded stack
+# (workflow, e2e) both own moto's process-wide backends, so they never share a process.
 test: setup
-	$(PY) -m pytest -p no:cacheprovider -q
+	$(PY) -m pytest -p no:cacheprovider -q -n 2 tests/unit tests/integration tests/infra
+	$(PY) -m pytest -p no:cacheprovider -q tests/workflow tests/e2e
 
 lint: setup
 	$(VENV)/bin/ruff check .

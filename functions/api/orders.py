@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.api.auth import require
 from functions.api.settings import table
@@ -18,6 +19,7 @@ from shared.store.orders import OrderRepository
 
 router = APIGatewayHttpRouter()
 MAX_PAGES_PER_REQUEST = 5
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ListOrdersQuery(BaseModel):
@@ -30,6 +32,15 @@ class ListOrdersQuery(BaseModel):
     created_to: datetime | date | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
     cursor: str | None = None
+
+    @field_validator("created_from", "created_to", mode="before")
+    @classmethod
+    def _day_or_moment(cls, value: object) -> object:
+        # "2026-11-26" is a whole day; anything longer is a moment (pydantic would otherwise
+        # read a bare date as midnight, and created_to=<today> would exclude today).
+        if isinstance(value, str) and _DAY.fullmatch(value):
+            return date.fromisoformat(value)
+        return value
 
     def bounds(self) -> tuple[str | None, str | None]:
         """Inclusive UTC bounds; a bare date means the whole day (UTC)."""

@@ -211,6 +211,7 @@ class Fulfilment(Construct):
                 result_path="$.cancellation",
             ).next(compensation),
             errors=["States.Timeout"],
+            result_path="$.error",  # keep the input (order_id) beside the error
         )
         ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
         for step in (reserve, await_payment, ready):

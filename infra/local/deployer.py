@@ -81,7 +81,7 @@ class Deployer:
         template: dict[str, Any],
         session: Any,
         *,
-        endpoint: str,
+        endpoint: str | None,
         region: str,
         account: str,
         stack_name: str,

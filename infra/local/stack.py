@@ -74,6 +74,7 @@ class EmbeddedStack:
         self.gateway: HttpGateway | None = None
         self.seeded: Seeded | None = None
         self.session: Any = None
+        self.deployer: Deployer | None = None
         self.endpoint = ""
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class EmbeddedStack:
             stack_name=self.stack_name,
         )
         self.deployment = deployer.deploy()
+        self.deployer = deployer
         self.seeded = seed(
             self.client("secretsmanager"),
             self.table_name,

@@ -36,6 +36,15 @@ def _to_lambda_json(value: Any) -> Any:
     return value
 
 
+def as_lambda_record(record: Record, *, stream_arn: str, region: str) -> Record:
+    """A DynamoDB Streams API record in the shape Lambda delivers it to a function."""
+    converted: Record = _to_lambda_json(record)
+    converted["eventSourceARN"] = stream_arn
+    converted["awsRegion"] = region
+    converted["eventVersion"] = "1.1"
+    return converted
+
+
 @dataclass
 class _Shard:
     shard_id: str
@@ -124,7 +133,10 @@ class StreamPoller:
             return 0
         response = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
         shard.iterator = response.get("NextShardIterator")
-        records = [self._as_lambda_record(state.mapping, r) for r in response.get("Records", [])]
+        records = [
+            as_lambda_record(r, stream_arn=state.mapping.stream_arn, region=self._region)
+            for r in response.get("Records", [])
+        ]
         if not records:
             return 0
         wanted = [r for r in records if self._passes_filters(state.mapping, r)]
@@ -133,13 +145,6 @@ class StreamPoller:
         for start in range(0, len(wanted), size):
             self._deliver(state, shard, wanted[start : start + size])
         return len(records)
-
-    def _as_lambda_record(self, mapping: StreamMapping, record: Record) -> Record:
-        converted: Record = _to_lambda_json(record)
-        converted["eventSourceARN"] = mapping.stream_arn
-        converted["awsRegion"] = self._region
-        converted["eventVersion"] = "1.1"
-        return converted
 
     @staticmethod
     def _passes_filters(mapping: StreamMapping, record: Record) -> bool:

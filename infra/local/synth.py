@@ -3,6 +3,7 @@ disk by the hash of everything that shapes the template, so tests and the demo s
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +34,14 @@ def synth_template(context: dict[str, Any] | None = None, *, fresh: bool = False
     """The stack's template; synthesised in a child process (jsii and Node stay out of ours)."""
     merged = {**LOCAL_CONTEXT, **(context or {})}
     outdir = BUILD / "synth" / _fingerprint(merged)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel test workers share the cache: one synthesises while the others wait for it.
+    with (outdir.parent / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _synthesised(outdir, merged, fresh=fresh)
+
+
+def _synthesised(outdir: Path, merged: dict[str, Any], *, fresh: bool) -> dict[str, Any]:
     templates = sorted(outdir.glob("*.template.json")) if outdir.exists() else []
     if fresh or not templates:
         outdir.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,10 @@ _EXPONENTS: dict[str, int] = {
 }
 
 
+MAX_DIGITS = 15
+MAX_DECIMALS = 18
+
+
 class CurrencyMismatch(ValueError):
     """Two amounts in different currencies were combined."""
 
@@ -66,6 +70,13 @@ class Money(BaseModel):
             raise ValueError(f"not a decimal amount: {value!r}") from error
         if not exact.is_finite():
             raise ValueError(f"not a finite amount: {value!r}")
+        # No shop charges 10^15 of anything, and no provider sends 18 decimals: refusing such
+        # input keeps Decimal's context limits (overflow, silent underflow) out of the way.
+        exponent = exact.as_tuple().exponent
+        if exact and exact.adjusted() > MAX_DIGITS:
+            raise ValueError(f"amount out of range: {value!r}")
+        if exact and isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+            raise ValueError(f"{value!r} has more precision than {currency} minor units")
         scaled = exact.scaleb(currency_exponent(currency))
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{value!r} has more precision than {currency} minor units")

@@ -181,7 +181,10 @@ def _full_name(first: str | None, last: str | None) -> str | None:
 def _vat_percent(tax_lines: list[ShopifyTaxLine]) -> Decimal:
     # Shopify reports rates as fractions (0.23); one line can carry several taxes (e.g. state
     # and county); their sum is the line's rate.
-    return (sum((line.rate for line in tax_lines), Decimal(0)) * 100).normalize()
+    percent = sum((line.rate for line in tax_lines), Decimal(0)) * 100
+    whole = percent.to_integral_value()
+    # 23, not 23.00; and never normalize(), which writes 20 as 2E+1.
+    return whole if percent == whole else percent
 
 
 def _is_cash_on_delivery(order: ShopifyOrder) -> bool:
@@ -282,16 +285,16 @@ def _to_order(source: ShopifyOrder) -> Order:
 def to_payment(source: ShopifyOrder, webhook_id: str) -> PaymentEvent:
     """orders/paid: Shopify collected the whole order total itself."""
     try:
-        amount = _money(source.total_price, source.currency.upper())
-    except ValueError as error:
-        raise MalformedWebhook(f"order {source.id}: {error}") from error
-    return PaymentEvent(
-        provider=SOURCE,
-        provider_event_id=webhook_id,
-        payment_id=str(source.id),
-        channel_order=ChannelOrderRef(channel=SOURCE, external_id=str(source.id)),
-        status=PaymentStatus.SUCCEEDED,
-        amount=amount,
-        method=source.payment_gateway_names[0] if source.payment_gateway_names else None,
-        occurred_at=source.updated_at or source.created_at,
-    )
+        return PaymentEvent(
+            provider=SOURCE,
+            provider_event_id=webhook_id,
+            payment_id=str(source.id),
+            channel_order=ChannelOrderRef(channel=SOURCE, external_id=str(source.id)),
+            status=PaymentStatus.SUCCEEDED,
+            amount=_money(source.total_price, source.currency.upper()),
+            method=source.payment_gateway_names[0] if source.payment_gateway_names else None,
+            occurred_at=source.updated_at or source.created_at,
+        )
+    except (ValidationError, ValueError) as error:
+        message = validation_message(error) if isinstance(error, ValidationError) else str(error)
+        raise MalformedWebhook(f"order {source.id}: {message}") from error

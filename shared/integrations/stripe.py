@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.domain.events import PaymentReported
 from shared.domain.money import Money
@@ -27,6 +27,7 @@ from shared.integrations.webhooks import (
     WebhookRequest,
     load_json_object,
     parse_model,
+    validation_message,
 )
 
 SOURCE = "stripe"
@@ -95,6 +96,7 @@ class StripeEvent(_Lenient):
 class StripeError(_Lenient):
     message: str | None = None
     code: str | None = None
+    type: str | None = None
 
 
 class StripePaymentIntent(_Lenient):
@@ -174,6 +176,22 @@ def _single_method(types: list[str]) -> str | None:
 
 def _to_payment(event: StripeEvent) -> PaymentEvent | str:
     """The canonical payment, or the reason the event is ignored."""
+    try:
+        return _map_payment(event)
+    except ValidationError as error:
+        raise MalformedWebhook(validation_message(error)) from error
+
+
+def _failure_reason(intent: StripePaymentIntent, event_type: str) -> str:
+    if event_type == "payment_intent.canceled":
+        return f"canceled: {intent.cancellation_reason or 'no reason given'}"
+    error = intent.last_payment_error
+    if error is not None and (error.message or error.code or error.type):
+        return str(error.message or error.code or error.type)
+    return "payment failed"
+
+
+def _map_payment(event: StripeEvent) -> PaymentEvent | str:
     occurred_at = datetime.fromtimestamp(event.created, tz=UTC)
     if event.type in _INTENT_STATUSES:
         intent = parse_model(StripePaymentIntent, event.data.object)
@@ -181,13 +199,7 @@ def _to_payment(event: StripeEvent) -> PaymentEvent | str:
         if not order_id:
             return "payment intent has no metadata.order_id"
         status = _INTENT_STATUSES[event.type]
-        failure = None
-        if status is PaymentStatus.FAILED:
-            failure = (
-                intent.last_payment_error.message
-                if intent.last_payment_error and intent.last_payment_error.message
-                else f"canceled: {intent.cancellation_reason or 'unknown'}"
-            )
+        failure = _failure_reason(intent, event.type) if status is PaymentStatus.FAILED else None
         amount = intent.amount_received if status is PaymentStatus.SUCCEEDED else intent.amount
         return PaymentEvent(
             provider=SOURCE,

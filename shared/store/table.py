@@ -54,8 +54,20 @@ def serialize(value: Any) -> AttributeValue:  # noqa: PLR0911 - one branch per D
     if isinstance(value, list | tuple):
         return {"L": [serialize(v) for v in value]}
     if isinstance(value, set | frozenset):
-        return {"SS": sorted(str(v) for v in value)}
+        return _serialize_set(value)
     raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def _serialize_set(values: set[Any] | frozenset[Any]) -> AttributeValue:
+    if not values:
+        raise TypeError("DynamoDB cannot store an empty set; omit the attribute")
+    if all(isinstance(v, str) for v in values):
+        return {"SS": sorted(values)}
+    if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in values):
+        return {"NS": sorted(str(v) for v in values)}
+    if all(isinstance(v, bytes | bytearray) for v in values):
+        return {"BS": sorted(bytes(v) for v in values)}
+    raise TypeError("a DynamoDB set holds one type: strings, numbers or binary")
 
 
 def deserialize(value: AttributeValue) -> Any:  # noqa: PLR0911 - one branch per DynamoDB type
@@ -75,7 +87,9 @@ def deserialize(value: AttributeValue) -> Any:  # noqa: PLR0911 - one branch per
         return {k: deserialize(v) for k, v in inner.items()}
     if kind == "L":
         return [deserialize(v) for v in inner]
-    if kind in ("SS", "NS", "BS"):
+    if kind == "NS":
+        return {deserialize({"N": number}) for number in inner}
+    if kind in ("SS", "BS"):
         return set(inner)
     raise TypeError(f"unknown DynamoDB type {kind}")
 

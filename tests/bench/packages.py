@@ -1,0 +1,205 @@
+"""5. Zipped package size per Lambda function, as infra/bundling.py builds it for deployment.
+
+The packages are built in a child process: infra.bundling imports aws_cdk, whose jsii bridge
+starts Node, which this process has no other use for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.bench.report import ROOT, heading, how, note, table
+
+ZIPPED_LIMIT_MB = 50  # Lambda: direct upload of a .zip
+UNZIPPED_LIMIT_MB = 250  # Lambda: deployment package incl. layers, unzipped
+MB = 1024 * 1024
+CHECKED_HASH = 0b11  # PEP 552 flags: hash-based (bit 0) and check_source (bit 1)
+
+
+@dataclass(frozen=True)
+class PackageFigures:
+    unzipped: int
+    zipped: int
+    files: int
+    py: int
+    pyc: int
+    checked_hash: int
+    other_pyc: int
+    py_without_pyc: int
+    largest: list[tuple[str, int]]
+
+
+def lambda_packages(template: dict[str, object]) -> dict[str, list[str]]:
+    """Function package ('api', 'pollers', ...) -> the Handler strings that use it."""
+    resources = template.get("Resources", {})
+    assert isinstance(resources, dict)
+    found: dict[str, list[str]] = {}
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        handler = str(resource["Properties"]["Handler"])
+        parts = handler.split(".")
+        if parts[0] != "functions" or len(parts) < 3:
+            continue
+        found.setdefault(parts[1], []).append(handler)
+    return found
+
+
+def uv_location() -> str | None:
+    """Where infra/bundling.py will find uv (PATH first, then the Makefile's .tools)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    local = ROOT / ".tools" / "bin" / "uv"
+    return str(local) if local.exists() else None
+
+
+def _pyc_flags(path: Path) -> int:
+    with path.open("rb") as handle:
+        header = handle.read(8)
+    return int.from_bytes(header[4:8], "little") if len(header) == 8 else -1
+
+
+def measure(directory: Path, archive: Path) -> PackageFigures:
+    unzipped = files = py = pyc = checked = other = 0
+    missing = 0
+    top: dict[str, int] = {}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(directory.rglob("*")):
+            if not path.is_file():
+                continue
+            relative = path.relative_to(directory)
+            size = path.stat().st_size
+            bundle.write(path, relative.as_posix())
+            files += 1
+            unzipped += size
+            top[relative.parts[0]] = top.get(relative.parts[0], 0) + size
+            if path.suffix == ".py":
+                py += 1
+                tag = sys.implementation.cache_tag
+                if not (path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc").exists():
+                    missing += 1
+            elif path.suffix == ".pyc":
+                pyc += 1
+                if _pyc_flags(path) == CHECKED_HASH:
+                    checked += 1
+                else:
+                    other += 1
+    largest = sorted(top.items(), key=lambda kv: -kv[1])[:3]
+    return PackageFigures(
+        unzipped=unzipped,
+        zipped=archive.stat().st_size,
+        files=files,
+        py=py,
+        pyc=pyc,
+        checked_hash=checked,
+        other_pyc=other,
+        py_without_pyc=missing,
+        largest=largest,
+    )
+
+
+def build(packages: list[str], output: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    }
+    script = (
+        "import sys; from pathlib import Path; from infra.bundling import build_package\n"
+        "for name in sys.argv[2:]:\n"
+        "    build_package(name, Path(sys.argv[1]) / name)\n"
+    )
+    return subprocess.run(  # noqa: S603 - our interpreter, a fixed script, our package names
+        [sys.executable, "-c", script, str(output), *packages],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def main() -> int:
+    from infra.local.synth import synth_template
+
+    heading("5", "Lambda package size per function (infra.bundling.build_package, zipped)")
+    started = time.perf_counter()
+    uv = uv_location()
+    if uv is None:
+        print(
+            "skipped: uv is not on PATH and .tools/bin/uv does not exist, and infra/bundling.py "
+            "needs it to fetch the aarch64 wheels (`make setup` installs it)."
+        )
+        return 0
+    packages = lambda_packages(synth_template())
+    with tempfile.TemporaryDirectory(prefix="orderhub-bench-") as scratch:
+        output = Path(scratch)
+        result = build(sorted(packages), output)
+        if result.returncode != 0:
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-8:])
+            print(f"skipped: build_package failed (exit {result.returncode}):\n{tail}")
+            return 0
+        rows: list[list[object]] = []
+        for name in sorted(packages):
+            figures = measure(output / name, output / f"{name}.zip")
+            rows.append(
+                [
+                    name,
+                    ", ".join(
+                        h.rsplit(".", 1)[0].removeprefix("functions.") for h in packages[name]
+                    ),
+                    figures.unzipped / MB,
+                    figures.zipped / MB,
+                    f"{figures.zipped / MB / ZIPPED_LIMIT_MB:.0%}",
+                    f"{figures.unzipped / MB / UNZIPPED_LIMIT_MB:.0%}",
+                    figures.files,
+                    figures.pyc,
+                    f"{figures.checked_hash}/{figures.pyc}",
+                    figures.py_without_pyc,
+                    ", ".join(f"{top} {size / MB:.1f}" for top, size in figures.largest),
+                ]
+            )
+    table(
+        [
+            "package",
+            "handlers",
+            "unzipped MB",
+            "zipped MB",
+            f"of {ZIPPED_LIMIT_MB} MB zip",
+            f"of {UNZIPPED_LIMIT_MB} MB",
+            "files",
+            ".pyc",
+            "checked-hash",
+            ".py w/o .pyc",
+            "largest top-level entries (MB unzipped)",
+        ],
+        rows,
+    )
+    how(
+        "infra.bundling.build_package(<package>, tmpdir) in a child process (aarch64 wheels for "
+        f"CPython 3.13 via uv at {uv}, cached under .build/lambda-deps), then every file zipped "
+        "with zipfile.ZIP_DEFLATED (default level; CDK's own asset zip may differ slightly); "
+        ".pyc flags read from header bytes 4..8 (3 = checked-hash, PEP 552); '.py w/o .pyc' = "
+        f"sources with no __pycache__/<name>.{sys.implementation.cache_tag}.pyc beside them."
+    )
+    note(
+        f"Lambda limits: {ZIPPED_LIMIT_MB} MB zipped for direct upload, {UNZIPPED_LIMIT_MB} MB "
+        "unzipped including layers; boto3/botocore are left out (the runtime provides them)."
+    )
+    print(f"(section 5 took {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

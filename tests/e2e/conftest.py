@@ -1,0 +1,29 @@
+"""End to end: only HTTP, against the embedded stack, signed like the providers sign."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from infra.local.provider_simulators import ShopifySimulator, StripeSimulator
+from infra.local.stack import EmbeddedStack
+
+
+@pytest.fixture(scope="session")
+def http(embedded: EmbeddedStack) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=embedded.url, timeout=20, headers={"Authorization": f"Bearer {embedded.api_key}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def shopify(embedded: EmbeddedStack) -> ShopifySimulator:
+    return ShopifySimulator(embedded.provider_secrets["shopify"])
+
+
+@pytest.fixture(scope="session")
+def stripe(embedded: EmbeddedStack) -> StripeSimulator:
+    return StripeSimulator(embedded.provider_secrets["stripe"])

@@ -1,0 +1,65 @@
+"""What a provider (or an attacker) sees at the webhook URLs, over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from infra.local.provider_simulators import ShopifySimulator, SignedRequest, StripeSimulator
+from infra.local.stack import EmbeddedStack
+
+
+def test_duplicates_tampering_and_bad_bodies(
+    http: httpx.Client, shopify: ShopifySimulator, embedded: EmbeddedStack
+) -> None:
+    delivery = shopify.webhook(
+        "orders/create", shopify.order(8900000001, []), webhook_id="e2e-contract"
+    )
+    # An order without lines is not an order: 400, named, and nothing stored.
+    empty = delivery.send(http)
+    assert empty.status_code == 400
+    assert empty.json()["error"]["code"] == "malformed_body"
+    assert "line" in empty.json()["error"]["message"]
+
+    tampered = shopify.webhook("orders/create", {"id": 1}).tampered().send(http)
+    assert tampered.status_code == 401
+    assert tampered.json() == {
+        "error": {
+            "code": "invalid_signature",
+            "message": "X-Shopify-Hmac-Sha256 does not match the body",
+        }
+    }
+
+    unsigned = SignedRequest(
+        delivery.path,
+        delivery.body,
+        {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "u1"},
+    )
+    assert unsigned.send(http).status_code == 401
+
+    huge = shopify.webhook("orders/create", {"pad": "x" * (1024 * 1024 + 10)})
+    assert huge.send(http).status_code == 413
+
+
+def test_stripe_signatures_are_checked_with_the_right_secret(
+    http: httpx.Client,
+    stripe: StripeSimulator,
+) -> None:
+    intent = StripeSimulator.payment_intent("ord_x", 100)
+    wrong_secret = StripeSimulator("whsec_wrong").event("payment_intent.succeeded", intent)
+    assert wrong_secret.send(http).status_code == 401
+    unknown_type = stripe.event("customer.created", {"id": "cus_1", "object": "customer"})
+    response = unknown_type.send(http)
+    assert (response.status_code, response.json()["status"]) == (200, "ignored")
+
+
+def test_unknown_routes_and_methods_are_404(http: httpx.Client) -> None:
+    assert http.post("/webhooks/orders/unknown-shop", content=b"{}").status_code == 404
+    assert http.get("/webhooks/payments/stripe").status_code == 404
+
+
+def test_the_api_refuses_requests_without_a_valid_key(embedded: EmbeddedStack) -> None:
+    with httpx.Client(base_url=embedded.url) as anonymous:
+        assert anonymous.get("/api/v1/orders").status_code == 401
+        wrong = anonymous.get("/api/v1/orders", headers={"Authorization": "Bearer ohk_nope"})
+        assert wrong.status_code == 401
+        assert wrong.json()["error"]["code"] == "unauthorized"

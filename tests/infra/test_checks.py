@@ -1,0 +1,59 @@
+"""cfn-lint and cdk-nag over the real synthesis, and a real Lambda package built without Docker."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from cfnlint.api import ManualArgs, lint
+
+from infra.bundling import build_package
+from infra.nag import REASONS
+
+
+def test_cfn_lint_finds_nothing(template: dict[str, Any]) -> None:
+    matches = lint(
+        json.dumps(template), config=ManualArgs(regions=["eu-central-1"], ignore_checks=["W3005"])
+    )  # W3005: CDK's redundant DependsOn
+    assert [str(m) for m in matches] == []
+
+
+def test_cdk_nag_runs_at_synth_and_every_acknowledgement_has_a_reason(tmp_path: Path) -> None:
+    from infra.app import build_app
+
+    app, _ = build_app({"aws:cdk:bundling-stacks": []}, outdir=tmp_path)
+    app.synth()  # raises ValidationFailed on any unacknowledged AwsSolutions finding
+
+    (report,) = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    assert (report["pluginName"], report["conclusion"]) == ("AwsSolutions", "success")
+    assert report["violations"] == []
+    suppressed = report["suppressedViolations"]
+    assert suppressed, "the report lists what was acknowledged"
+    assert all(v["reason"] in REASONS.values() for v in suppressed)
+    assert all(len(reason) > 60 for reason in REASONS.values())
+
+
+def test_a_lambda_package_is_built_without_docker_for_arm64(tmp_path: Path) -> None:
+    out = tmp_path / "webhooks_orders"
+    out.mkdir()
+
+    build_package("webhooks_orders", out)
+
+    assert (out / "functions" / "webhooks_orders" / "handler.py").exists()
+    assert (out / "shared" / "store" / "inbox.py").exists()
+    assert not (out / "functions" / "api").exists()  # only its own function
+    assert not (out / "boto3").exists() and not (out / "botocore").exists()
+    native = list(out.glob("pydantic_core/_pydantic_core.*.so"))
+    assert native and "aarch64" in native[0].name
+    pycs = list(out.glob("shared/**/__pycache__/*.cpython-313.pyc"))
+    assert pycs
+    flags = int.from_bytes(pycs[0].read_bytes()[4:8], "little")
+    assert flags == 3  # checked-hash: valid on Lambda's read-only, mtime-reset file system
+
+    archive = tmp_path / "package.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in out.rglob("*"):
+            zipped.write(path, path.relative_to(out))
+    assert archive.stat().st_size < 50 * 1024 * 1024

@@ -1,0 +1,163 @@
+"""The synthesised template: what every function, table, stream, workflow and alarm must be."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.local.template import resources_of_type
+from shared.store import schema
+
+
+@pytest.fixture(scope="module")
+def cdk_template(template: dict[str, Any]) -> Template:
+    return Template.from_json(template)
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources_of_type(template, "AWS::Lambda::Function")
+
+
+def test_every_function_is_arm64_python313_traced_with_json_logs(
+    template: dict[str, Any],
+) -> None:
+    assert len(functions(template)) == 6
+    for logical, function in functions(template).items():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13", logical
+        assert props["Architectures"] == ["arm64"], logical
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", logical
+        assert "Ref" in props["LoggingConfig"]["LogGroup"], logical  # an explicit log group
+
+
+def test_every_handler_string_names_real_code(template: dict[str, Any]) -> None:
+    for function in functions(template).values():
+        module, _, name = function["Properties"]["Handler"].rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_function_roles_carry_no_managed_policies(template: dict[str, Any]) -> None:
+    for logical, role in resources_of_type(template, "AWS::IAM::Role").items():
+        assert "ManagedPolicyArns" not in role["Properties"], logical
+
+
+def test_every_log_group_has_a_retention(template: dict[str, Any]) -> None:
+    for logical, group in resources_of_type(template, "AWS::Logs::LogGroup").items():
+        assert group["Properties"].get("RetentionInDays"), logical
+
+
+def test_the_single_table_streams_both_images_with_pitr_ttl_and_list_indexes(
+    cdk_template: Template,
+) -> None:
+    projection = {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": Match.array_with(list(schema.LIST_PROJECTION)),
+    }
+    cdk_template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "GlobalSecondaryIndexes": [
+                Match.object_like({"IndexName": "GSI1", "Projection": projection}),
+                Match.object_like({"IndexName": "GSI2", "Projection": projection}),
+            ],
+        },
+    )
+    cdk_template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+        },
+    )
+
+
+def test_the_stream_router_retries_bisects_and_dead_letters(template: dict[str, Any]) -> None:
+    (mapping,) = resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRetryAttempts"] == 8
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert template["Resources"][destination]["Type"] == "AWS::SQS::Queue"
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns[0]["dynamodb"]["NewImage"]["status"]["S"] == ["accepted"]
+    assert patterns[1]["dynamodb"]["Keys"]["SK"]["S"] == [{"prefix": "EVENT#"}]
+
+
+def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
+    queues = set(resources_of_type(template, "AWS::SQS::Queue"))
+    watched = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        for dimension in alarm["Properties"].get("Dimensions", [])
+        if dimension["Name"] == "QueueName"
+    }
+    assert queues and queues == watched
+    for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"], "every alarm notifies the alarm topic"
+
+
+def test_the_fulfilment_workflow_is_standard_logged_and_traced(cdk_template: Template) -> None:
+    cdk_template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like(
+                {"Level": "ALL", "IncludeExecutionData": False}
+            ),
+        },
+    )
+
+
+def test_the_http_api_serves_the_webhooks_and_the_api(template: dict[str, Any]) -> None:
+    routes = {
+        r["Properties"]["RouteKey"]
+        for r in resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes == {
+        "POST /webhooks/orders/shopify",
+        "POST /webhooks/payments/stripe",
+        "GET /api/v1/orders",
+        "GET /api/v1/orders/{order_id}",
+        "GET /api/v1/stock/{sku}",
+        "PUT /api/v1/stock/{sku}",
+    }
+    (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["AccessLogSettings"]["DestinationArn"]
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def _statements(template: dict[str, Any], function_logical_prefix: str) -> list[dict[str, Any]]:
+    policies = resources_of_type(template, "AWS::IAM::Policy")
+    return [
+        statement
+        for logical, policy in policies.items()
+        if logical.startswith(function_logical_prefix)
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_webhook_functions_may_only_append_to_the_inbox(template: dict[str, Any]) -> None:
+    for prefix in ("WebhooksOrdersWebhooks", "WebhooksPaymentsWebhooks"):
+        actions: set[str] = set()
+        for statement in _statements(template, prefix):
+            found = statement["Action"]
+            actions.update([found] if isinstance(found, str) else found)
+        dynamodb = {a for a in actions if a.startswith("dynamodb:")}
+        assert dynamodb == {"dynamodb:PutItem"}, prefix
+        assert {a for a in actions if a.startswith("s3:")} == {"s3:PutObject"}, prefix
+        assert not {a for a in actions if a.startswith("states:") or a.startswith("events:")}

@@ -1,0 +1,284 @@
+"""The services end to end against moto: intake, reservation, payments, compensation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.domain.errors import InvalidTransition
+from shared.domain.events import EventType
+from shared.domain.order import OrderStatus, PaymentMethod
+from shared.domain.payment import PaymentStatus
+from shared.services.clock import utc_now
+from shared.services.payments import OrderNotYetKnown
+from tests.builders import a_payment, an_order
+from tests.integration.conftest import Services
+
+MUG, POSTER = "MUG-KRAKOW-350", "POSTER-A2-TATRY"
+
+
+def stock_up(services: Services, sku: str, units: int, warehouse: str = "WAW-1") -> None:
+    services.stock.set_on_hand(sku, warehouse, units, at=utc_now())
+
+
+def timeline(services: Services, order_id: str) -> list[EventType]:
+    items = services.orders.partition(order_id)
+    events = sorted((i for i in items if i["SK"].startswith("EVENT#")), key=lambda i: i["SK"])
+    return [EventType(i["event_type"]) for i in events]
+
+
+def received(services: Services, *lines: tuple[str | None, int, int], **kwargs: Any) -> str:
+    return services.intake.receive(an_order(*lines, **kwargs), actor="test", event_id="wh-1")
+
+
+def awaiting_payment(services: Services, units: int = 1, price: int = 4900) -> str:
+    stock_up(services, MUG, 10)
+    order_id = received(services, (MUG, units, price))
+    assert services.fulfilment.reserve_stock(order_id) == "awaiting_payment"
+    return order_id
+
+
+def status_of(services: Services, order_id: str) -> OrderStatus:
+    state = services.orders.get(order_id)
+    assert state is not None
+    return state.status
+
+
+def test_an_order_delivered_twice_is_stored_and_started_once(services: Services) -> None:
+    order = an_order((MUG, 1, 4900))
+    first = services.intake.receive(order, actor="test", event_id="wh-1")
+    second = services.intake.receive(order, actor="test", event_id="wh-2")
+    assert first == second
+    assert list(services.workflow.started) == [first]
+    assert services.workflow.started[first]["payment_window_seconds"] == 3600
+    assert timeline(services, first) == [EventType.ORDER_RECEIVED]
+    assert services.orders.find_by_channel("shopify", order.external_id) == first
+
+
+def test_reserving_stock_holds_units_and_waits_for_payment(services: Services) -> None:
+    stock_up(services, MUG, 5)
+    order_id = received(services, (MUG, 2, 4900))
+
+    assert services.fulfilment.reserve_stock(order_id) == "awaiting_payment"
+
+    level = services.stock.levels(MUG)[0]
+    assert (level.on_hand, level.reserved, level.available) == (5, 2, 3)
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.AWAITING_PAYMENT
+    assert [(r.sku, r.quantity) for r in state.reservations] == [(MUG, 2)]
+    assert timeline(services, order_id) == [EventType.ORDER_RECEIVED, EventType.STOCK_RESERVED]
+
+
+def test_a_retried_reservation_does_not_reserve_twice(services: Services) -> None:
+    stock_up(services, MUG, 5)
+    order_id = received(services, (MUG, 2, 4900))
+    services.fulfilment.reserve_stock(order_id)
+
+    assert services.fulfilment.reserve_stock(order_id) == "awaiting_payment"
+    assert services.stock.levels(MUG)[0].reserved == 2
+
+
+def test_one_transaction_over_all_lines_or_a_backorder_naming_the_shortfall(
+    services: Services,
+) -> None:
+    stock_up(services, MUG, 5)
+    stock_up(services, POSTER, 1, warehouse="KRK-1")
+    order_id = received(services, (MUG, 2, 4900), (POSTER, 3, 5900))
+
+    assert services.fulfilment.reserve_stock(order_id) == "backordered"
+
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.BACKORDERED
+    assert state.status_reason == "insufficient stock: POSTER-A2-TATRY: 3 requested, 1 available"
+    # nothing was reserved, not even the mugs that were there
+    assert services.stock.levels(MUG)[0].reserved == 0
+    assert services.stock.levels(POSTER)[0].reserved == 0
+
+
+def test_an_unknown_sku_backorders_the_order(services: Services) -> None:
+    order_id = received(services, ("NO-SUCH-SKU", 1, 100))
+    assert services.fulfilment.reserve_stock(order_id) == "backordered"
+    state = services.orders.get(order_id)
+    assert state is not None
+    assert state.status_reason == "insufficient stock: NO-SUCH-SKU: 1 requested, none available"
+
+
+def test_lines_without_a_sku_hold_no_stock(services: Services) -> None:
+    stock_up(services, MUG, 1)
+    order_id = received(services, (MUG, 1, 4900), (None, 1, 500))
+    assert services.fulfilment.reserve_stock(order_id) == "awaiting_payment"
+    assert services.stock.levels(MUG)[0].reserved == 1
+
+
+def test_cash_on_delivery_is_ready_to_ship_once_reserved(services: Services) -> None:
+    stock_up(services, MUG, 1)
+    order_id = received(services, (MUG, 1, 4900), payment_method=PaymentMethod.CASH_ON_DELIVERY)
+
+    assert services.fulfilment.reserve_stock(order_id) == "ready_to_ship"
+    assert timeline(services, order_id) == [
+        EventType.ORDER_RECEIVED,
+        EventType.STOCK_RESERVED,
+        EventType.ORDER_READY_TO_SHIP,
+    ]
+
+
+def test_a_payment_while_waiting_pays_the_order_and_resumes_the_workflow(
+    services: Services,
+) -> None:
+    order_id = awaiting_payment(services)
+    services.fulfilment.await_payment(order_id, "token-1", 3600)
+    assert services.workflow.resumed == []
+
+    services.payments.report(a_payment(order_id, 4900), actor="stripe webhook")
+
+    assert status_of(services, order_id) is OrderStatus.PAID
+    assert services.workflow.resumed == [("token-1", {"order_id": order_id, "paid": True})]
+    assert services.orders.get_wait(order_id, "payment") is None
+
+
+def test_a_payment_that_arrives_before_the_wait_is_settled_when_the_wait_starts(
+    services: Services,
+) -> None:
+    stock_up(services, MUG, 10)
+    order_id = received(services, (MUG, 1, 4900))
+    services.payments.report(a_payment(order_id, 4900), actor="stripe webhook")
+    assert status_of(services, order_id) is OrderStatus.RECEIVED  # not reserved yet
+
+    services.fulfilment.reserve_stock(order_id)
+    services.fulfilment.await_payment(order_id, "token-1", 3600)
+
+    assert status_of(services, order_id) is OrderStatus.PAID
+    assert [token for token, _ in services.workflow.resumed] == ["token-1"]
+
+
+def test_a_payment_reported_twice_pays_once(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    services.fulfilment.await_payment(order_id, "token-1", 3600)
+    payment = a_payment(order_id, 4900)
+
+    services.payments.report(payment, actor="stripe webhook")
+    services.payments.report(payment, actor="stripe webhook")
+
+    assert timeline(services, order_id).count(EventType.ORDER_PAID) == 1
+    assert len(services.workflow.resumed) == 1
+
+
+def test_a_wrong_amount_does_not_pay_the_order(services: Services) -> None:
+    order_id = awaiting_payment(services)
+
+    services.payments.report(a_payment(order_id, 4800), actor="stripe webhook")
+
+    assert status_of(services, order_id) is OrderStatus.AWAITING_PAYMENT
+    assert timeline(services, order_id)[-1] is EventType.PAYMENT_REJECTED
+    (payment,) = services.orders.payments(order_id)
+    assert (payment.decision, payment.applied) == ("amount_mismatch", False)
+
+
+def test_a_payment_in_another_currency_does_not_pay_the_order(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    services.payments.report(a_payment(order_id, 4900, currency="EUR"), actor="stripe")
+    assert status_of(services, order_id) is OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_second_different_payment_is_flagged_for_refund(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+
+    assert timeline(services, order_id)[-2:] == [
+        EventType.ORDER_PAID,
+        EventType.PAYMENT_REJECTED,
+    ]
+    decisions = sorted(p.decision or "" for p in services.orders.payments(order_id))
+    assert decisions == ["already_paid_refund_needed", "pays_order"]
+
+
+def test_a_late_pending_report_never_downgrades_a_success(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    services.payments.report(a_payment(order_id, 4900, payment_id="pi_1"), actor="stripe")
+
+    late = a_payment(order_id, 4900, payment_id="pi_1", status=PaymentStatus.PENDING)
+    services.payments.report(late, actor="stripe")
+
+    (payment,) = services.orders.payments(order_id)
+    assert payment.status is PaymentStatus.SUCCEEDED
+
+
+def test_a_failed_attempt_is_on_the_timeline_and_a_retry_can_still_pay(
+    services: Services,
+) -> None:
+    order_id = awaiting_payment(services)
+    failed = a_payment(order_id, 4900, payment_id="pi_1", status=PaymentStatus.FAILED)
+
+    services.payments.report(failed, actor="stripe")
+    services.payments.report(a_payment(order_id, 4900, payment_id="pi_1"), actor="stripe")
+
+    assert timeline(services, order_id)[-2:] == [
+        EventType.PAYMENT_RECORDED,
+        EventType.ORDER_PAID,
+    ]
+
+
+def test_payment_for_a_cancelled_order_is_flagged_for_refund(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    services.fulfilment.release_stock(order_id, "payment_timeout")
+    services.fulfilment.cancel(order_id, "payment_timeout")
+
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+
+    (payment,) = services.orders.payments(order_id)
+    assert payment.decision == "order_cancelled_refund_needed"
+
+
+def test_an_order_the_channel_already_collected_is_paid_when_the_wait_starts(
+    services: Services,
+) -> None:
+    stock_up(services, MUG, 1)
+    order_id = received(services, (MUG, 1, 4900), paid_by_channel=True)
+    services.fulfilment.reserve_stock(order_id)
+
+    services.fulfilment.await_payment(order_id, "token-1", 3600)
+
+    assert status_of(services, order_id) is OrderStatus.PAID
+
+
+def test_a_channel_payment_for_an_order_not_received_yet_is_retried(
+    services: Services,
+) -> None:
+    payment = a_payment(None, 4900, shopify_order="404")
+    with pytest.raises(OrderNotYetKnown):
+        services.payments.report(payment, actor="shopify webhook")
+
+
+def test_a_payment_for_an_unknown_order_is_kept_but_changes_no_order(
+    services: Services,
+) -> None:
+    assert services.payments.report(a_payment("ord_unknown", 100), actor="stripe") is None
+    assert len(services.orders.payments("ord_unknown")) == 1
+
+
+def test_compensation_releases_stock_and_cancels_once(services: Services) -> None:
+    order_id = awaiting_payment(services, units=3)
+
+    assert services.fulfilment.release_stock(order_id, "payment_timeout") == 1
+    assert services.fulfilment.release_stock(order_id, "payment_timeout") == 0
+    assert services.fulfilment.cancel(order_id, "payment_timeout") == "cancelled"
+    assert services.fulfilment.cancel(order_id, "payment_timeout") == "cancelled"
+
+    level = services.stock.levels(MUG)[0]
+    assert (level.on_hand, level.reserved, level.available) == (10, 0, 10)
+    events = timeline(services, order_id)
+    assert events.count(EventType.STOCK_RELEASED) == 1
+    assert events.count(EventType.ORDER_CANCELLED) == 1
+
+
+def test_ready_to_ship_only_from_paid(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    with pytest.raises(InvalidTransition):
+        services.fulfilment.mark_ready_to_ship(order_id)
+
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+    assert services.fulfilment.mark_ready_to_ship(order_id) == "ready_to_ship"
+    assert services.fulfilment.mark_ready_to_ship(order_id) == "ready_to_ship"

@@ -1,0 +1,179 @@
+"""Repositories against moto: conditional writes, transactions, listing, API keys."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.domain.errors import ConcurrentModification, InvalidStockLevel
+from shared.domain.events import EventType
+from shared.domain.order import OrderStatus
+from shared.services.clock import utc_now
+from shared.store.api_keys import ApiKeyRepository, generate_key
+from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus, raw_body_of
+from shared.store.orders import Change, OrderRepository
+from shared.store.stock import StockRepository
+from shared.store.table import Table
+from tests.builders import an_order
+
+
+def an_entry(event_id: str, body: bytes = b'{"id": 1}') -> InboxEntry:
+    return InboxEntry(
+        source="shopify",
+        event_id=event_id,
+        topic="orders/create",
+        received_at=utc_now(),
+        status=InboxStatus.IGNORED,
+        raw_body=body,
+    )
+
+
+def test_the_inbox_stores_a_delivery_once(table: Table) -> None:
+    inbox = InboxRepository(table)
+    assert inbox.record(an_entry("wh-1")) is True
+    assert inbox.record(an_entry("wh-1", body=b"changed")) is False
+    item = inbox.get("shopify", "wh-1")
+    assert item is not None and raw_body_of(item) == b'{"id": 1}'
+    assert item["expires_at"] > int(utc_now().timestamp()) + 80 * 24 * 3600
+
+
+def test_large_raw_bodies_go_to_the_blob_store(table: Table) -> None:
+    written: dict[str, bytes] = {}
+    inbox = InboxRepository(table, blob_writer=lambda key, data: written.__setitem__(key, data))
+    body = os.urandom(512 * 1024)  # random bytes do not compress
+    assert inbox.record(an_entry("wh-big", body))
+    item = inbox.get("shopify", "wh-big")
+    assert item is not None and "raw_zlib" not in item
+    assert zlib.decompress(written[item["raw_blob_key"]]) == body
+
+
+def test_a_stale_version_cannot_overwrite_a_newer_change(table: Table) -> None:
+    orders = OrderRepository(table)
+    order_id = orders.create("ord_1", an_order(), received_at=utc_now(), actor="test")
+    stale = orders.get(order_id)
+    assert stale is not None
+    orders.apply(
+        stale,
+        Change(
+            event=EventType.STOCK_RESERVED,
+            actor="a",
+            at=utc_now(),
+            to_status=OrderStatus.AWAITING_PAYMENT,
+        ),
+    )
+
+    with pytest.raises(ConcurrentModification):
+        orders.apply(
+            stale,
+            Change(
+                event=EventType.ORDER_BACKORDERED,
+                actor="b",
+                at=utc_now(),
+                to_status=OrderStatus.BACKORDERED,
+            ),
+        )
+    current = orders.get(order_id)
+    assert current is not None
+    assert (current.status, current.version) == (OrderStatus.AWAITING_PAYMENT, 2)
+
+
+def test_a_second_create_returns_the_order_the_channel_key_holds(table: Table) -> None:
+    orders = OrderRepository(table)
+    order = an_order()
+    assert orders.create("ord_1", order, received_at=utc_now(), actor="t") == "ord_1"
+    assert orders.create("ord_2", order, received_at=utc_now(), actor="t") == "ord_1"
+    assert orders.get("ord_2") is None
+
+
+def test_listing_by_status_and_date_newest_first_with_pages(table: Table) -> None:
+    orders = OrderRepository(table)
+    base = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for day in range(5):
+        orders.create(
+            f"ord_{day}",
+            an_order(placed_at=base + timedelta(days=day)),
+            received_at=utc_now(),
+            actor="t",
+        )
+
+    first, cursor = orders.list_page(
+        status=OrderStatus.RECEIVED,
+        created_from=None,
+        created_to=None,
+        filters={},
+        limit=2,
+        start_key=None,
+    )
+    second, _ = orders.list_page(
+        status=OrderStatus.RECEIVED,
+        created_from=None,
+        created_to=None,
+        filters={},
+        limit=2,
+        start_key=cursor,
+    )
+    assert [i["order_id"] for i in first + second] == ["ord_4", "ord_3", "ord_2", "ord_1"]
+
+    ranged, _ = orders.list_page(
+        status=None,
+        created_from="2026-11-21T00:00:00.000Z",
+        created_to="2026-11-22T23:59:59.999Z",
+        filters={},
+        limit=10,
+        start_key=None,
+    )
+    assert [i["order_id"] for i in ranged] == ["ord_2", "ord_1"]
+    assert set(ranged[0]) >= {"order_id", "status", "channel", "external_id", "total"}
+
+
+def test_counting_stock_keeps_reservations(table: Table) -> None:
+    stock = StockRepository(table)
+    orders = OrderRepository(table)
+    stock.set_on_hand("MUG", "WAW-1", 5, at=utc_now())
+    txn = table.transaction()
+    from shared.domain.stock import Allocation
+
+    stock.reserve(txn, "ord_1", Allocation(sku="MUG", warehouse="WAW-1", quantity=2), at=utc_now())
+    txn.commit()
+
+    level = stock.set_on_hand("MUG", "WAW-1", 3, at=utc_now())
+
+    assert (level.on_hand, level.reserved, level.available) == (3, 2, 1)
+    assert orders.get("ord_1") is None  # the reservation touched stock only
+    with pytest.raises(InvalidStockLevel):
+        stock.set_on_hand("MUG", "WAW-1", -1, at=utc_now())
+
+
+def test_a_reservation_beyond_availability_is_refused_atomically(table: Table) -> None:
+    from shared.domain.stock import Allocation
+    from shared.store.table import TransactionConflict
+
+    stock = StockRepository(table)
+    stock.set_on_hand("MUG", "WAW-1", 1, at=utc_now())
+    stock.set_on_hand("TEE", "WAW-1", 5, at=utc_now())
+    txn = table.transaction()
+    stock.reserve(txn, "ord_1", Allocation(sku="TEE", warehouse="WAW-1", quantity=1), at=utc_now())
+    stock.reserve(txn, "ord_1", Allocation(sku="MUG", warehouse="WAW-1", quantity=2), at=utc_now())
+
+    with pytest.raises(TransactionConflict) as conflict:
+        txn.commit()
+
+    assert conflict.value.failed == [2]  # the mug's stock update
+    assert stock.levels("TEE")[0].reserved == 0  # the tee was rolled back with it
+
+
+def test_api_keys_are_found_by_the_key_and_stored_only_as_a_hash(table: Table) -> None:
+    keys = ApiKeyRepository(table)
+    key = generate_key()
+    keys.create(key, name="erp", scopes=frozenset({"orders:read"}), at=utc_now())
+
+    found = keys.find(key)
+    assert found is not None and found.scopes == frozenset({"orders:read"})
+    assert keys.find(key + "x") is None
+    stored = table.client.scan(TableName=table.name)["Items"]
+    assert all(key not in str(item) for item in stored)
+    with pytest.raises(ValueError, match="unknown scopes"):
+        keys.create(generate_key(), name="x", scopes=frozenset({"admin"}), at=utc_now())

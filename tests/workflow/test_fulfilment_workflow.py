@@ -1,0 +1,294 @@
+"""The synthesised fulfilment state machine, executing in moto with the real task handlers.
+
+Orders enter the way webhooks make them enter (an accepted inbox item on the table stream) or,
+where a test needs a short payment window, by starting the execution directly.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from infra.local.stack import EmbeddedStack
+from shared.domain.events import InboundEnvelope, OrderReceived, PaymentReported
+from shared.domain.order import OrderStatus, PaymentMethod
+from shared.services.clock import utc_now
+from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
+from shared.store.orders import OrderRepository
+from shared.store.stock import StockRepository
+from shared.store.table import Table
+from tests.builders import a_payment, an_order
+from tests.conftest import eventually
+
+SKU = "WORKFLOW-MUG"
+
+
+@pytest.fixture(scope="module")
+def stack(embedded: EmbeddedStack) -> EmbeddedStack:
+    StockRepository(Table(embedded.table_name)).set_on_hand(SKU, "WAW-1", 1000, at=utc_now())
+    return embedded
+
+
+def orders(stack: EmbeddedStack) -> OrderRepository:
+    return OrderRepository(Table(stack.table_name))
+
+
+def deliver(stack: EmbeddedStack, event: OrderReceived | PaymentReported) -> None:
+    """What a webhook function does: one accepted inbox item; the stream does the rest."""
+    InboxRepository(Table(stack.table_name)).record(
+        InboxEntry(
+            source="test",
+            event_id=uuid.uuid4().hex,
+            topic="test",
+            received_at=utc_now(),
+            status=InboxStatus.ACCEPTED,
+            raw_body=b"{}",
+            envelope=InboundEnvelope(event=event),
+        )
+    )
+
+
+def order_id_of(stack: EmbeddedStack, external_id: str) -> str:
+    return eventually(lambda: orders(stack).find_by_channel("shopify", external_id))  # type: ignore[return-value]
+
+
+def status(stack: EmbeddedStack, order_id: str) -> OrderStatus | None:
+    state = orders(stack).get(order_id)
+    return state.status if state else None
+
+
+def execution(stack: EmbeddedStack, order_id: str) -> dict[str, Any]:
+    arn = f"{stack.state_machine_arn.replace(':stateMachine:', ':execution:')}:{order_id}"
+    return stack.client("stepfunctions").describe_execution(executionArn=arn)  # type: ignore[no-any-return]
+
+
+def finished(stack: EmbeddedStack, order_id: str) -> dict[str, Any]:
+    return eventually(
+        lambda: execution(stack, order_id), lambda e: e["status"] != "RUNNING", timeout=30
+    )
+
+
+def states_entered(stack: EmbeddedStack, order_id: str) -> list[str]:
+    history = stack.client("stepfunctions").get_execution_history(
+        executionArn=execution(stack, order_id)["executionArn"], maxResults=1000
+    )["events"]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    ]
+
+
+def start(stack: EmbeddedStack, order_id: str, window_seconds: int) -> None:
+    stack.client("stepfunctions").start_execution(
+        stateMachineArn=stack.state_machine_arn,
+        name=order_id,
+        input=json.dumps({"order_id": order_id, "payment_window_seconds": window_seconds}),
+    )
+
+
+def test_the_state_machine_that_runs_is_the_one_cdk_synthesised(stack: EmbeddedStack) -> None:
+    assert stack.deployer is not None
+    (resource,) = (
+        r
+        for r in stack.template["Resources"].values()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+    )
+    synthesised = json.loads(
+        stack.deployer.resolver.resolve(resource["Properties"]["DefinitionString"])
+    )
+    running = stack.client("stepfunctions").describe_state_machine(
+        stateMachineArn=stack.state_machine_arn
+    )
+    assert json.loads(running["definition"]) == synthesised
+    assert running["type"] == "STANDARD"
+    assert synthesised["States"]["AwaitPayment"]["TimeoutSecondsPath"] == (
+        "$.payment_window_seconds"
+    )
+
+
+def test_a_prepaid_order_waits_for_payment_then_is_ready_to_ship(stack: EmbeddedStack) -> None:
+    order = an_order((SKU, 2, 4900))
+    deliver(stack, OrderReceived(order=order))
+    order_id = order_id_of(stack, order.external_id)
+    eventually(lambda: status(stack, order_id), lambda s: s is OrderStatus.AWAITING_PAYMENT)
+    eventually(lambda: orders(stack).get_wait(order_id, "payment"))
+
+    deliver(stack, PaymentReported(payment=a_payment(order_id, 9800)))
+
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert status(stack, order_id) is OrderStatus.READY_TO_SHIP
+    assert states_entered(stack, order_id) == [
+        "ReserveStock",
+        "Route",
+        "AwaitPayment",
+        "MarkReadyToShip",
+        "ReadyToShip",
+    ]
+
+
+def test_an_unpaid_order_times_out_releases_its_stock_and_is_cancelled(
+    stack: EmbeddedStack,
+) -> None:
+    stock = StockRepository(Table(stack.table_name))
+    reserved_before = sum(level.reserved for level in stock.levels(SKU))
+    order_id = orders(stack).create(
+        f"ord_{uuid.uuid4().hex}", an_order((SKU, 3, 4900)), received_at=utc_now(), actor="test"
+    )
+
+    start(stack, order_id, window_seconds=1)
+
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert states_entered(stack, order_id) == [
+        "ReserveStock",
+        "Route",
+        "AwaitPayment",
+        "PaymentTimedOut",
+        "ReleaseStock",
+        "CancelOrder",
+        "WhyCancelled",
+        "CancelledUnpaid",
+    ]
+    state = orders(stack).get(order_id)
+    assert state is not None and state.status is OrderStatus.CANCELLED
+    assert state.status_reason == "payment_timeout"
+    assert sum(level.reserved for level in stock.levels(SKU)) == reserved_before
+
+
+def test_an_order_without_stock_ends_backordered(stack: EmbeddedStack) -> None:
+    order_id = orders(stack).create(
+        f"ord_{uuid.uuid4().hex}",
+        an_order(("NOT-IN-STOCK", 1, 100)),
+        received_at=utc_now(),
+        actor="test",
+    )
+    start(stack, order_id, window_seconds=60)
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert states_entered(stack, order_id) == ["ReserveStock", "Route", "Backordered"]
+    assert status(stack, order_id) is OrderStatus.BACKORDERED
+
+
+def test_cash_on_delivery_goes_straight_to_ready_to_ship(stack: EmbeddedStack) -> None:
+    order_id = orders(stack).create(
+        f"ord_{uuid.uuid4().hex}",
+        an_order((SKU, 1, 4900), payment_method=PaymentMethod.CASH_ON_DELIVERY),
+        received_at=utc_now(),
+        actor="test",
+    )
+    start(stack, order_id, window_seconds=60)
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert states_entered(stack, order_id) == ["ReserveStock", "Route", "ReadyToShip"]
+
+
+def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
+    stack: EmbeddedStack,
+) -> None:
+    repo = orders(stack)
+    order_id = repo.create(
+        f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
+    )
+    start(stack, order_id, window_seconds=120)
+    token = eventually(lambda: repo.get_wait(order_id, "payment"))
+    # Someone cancels the order by hand while the workflow waits; then the wait ends anyway:
+    # MarkReadyToShip meets a cancelled order (InvalidTransition, not retried).
+    state = repo.get(order_id)
+    assert state is not None
+    from shared.services.fulfilment import FulfilmentService
+    from shared.services.payments import PaymentService
+    from shared.workflow import StepFunctionsWorkflow
+
+    workflow = StepFunctionsWorkflow(stack.state_machine_arn)
+    steps = FulfilmentService(
+        orders=repo,
+        stock=StockRepository(Table(stack.table_name)),
+        payments=PaymentService(orders=repo, workflow=workflow),
+    )
+    steps.cancel(order_id, "cancelled by the shop")
+    workflow.resume(str(token), {"order_id": order_id})
+
+    outcome = finished(stack, order_id)
+    assert outcome["status"] == "FAILED"
+    assert states_entered(stack, order_id)[-6:] == [
+        "MarkReadyToShip",
+        "StepFailed",
+        "ReleaseStock",
+        "CancelOrder",
+        "WhyCancelled",
+        "FulfilmentFailed",
+    ]
+    final = repo.get(order_id)
+    assert final is not None and final.reservations == ()
+
+
+def test_the_reconciler_restarts_an_order_whose_workflow_never_started(
+    stack: EmbeddedStack,
+) -> None:
+    assert stack.scheduler is not None
+    order_id = orders(stack).create(
+        f"ord_{uuid.uuid4().hex}",
+        an_order((SKU, 1, 4900)),
+        received_at=utc_now() - timedelta(minutes=20),
+        actor="test",
+    )
+    stack.clock.advance(timedelta(minutes=15))
+
+    fired = stack.scheduler.tick()
+
+    assert len(fired) == 1
+    eventually(lambda: status(stack, order_id), lambda s: s is OrderStatus.AWAITING_PAYMENT)
+
+
+def test_a_record_that_keeps_failing_is_retried_then_dead_lettered(
+    stack: EmbeddedStack,
+) -> None:
+    payment = a_payment(None, 100, shopify_order=f"never-{uuid.uuid4().hex}")
+    deliver(stack, PaymentReported(payment=payment))
+
+    sqs = stack.client("sqs")
+    url = next(u for u in sqs.list_queues()["QueueUrls"] if "StreamDLQ" in u)
+    messages = eventually(lambda: sqs.receive_message(QueueUrl=url).get("Messages", []), timeout=30)
+    body = json.loads(messages[0]["Body"])
+    assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert body["requestContext"]["approximateInvokeCount"] == 9  # first try + 8 retries
+    assert body["DDBStreamBatchInfo"]["batchSize"] == 1
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+
+
+def test_domain_events_reach_the_event_bus(stack: EmbeddedStack) -> None:
+    events, sqs = stack.client("events"), stack.client("sqs")
+    queue = sqs.create_queue(QueueName="event-tap")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="tap",
+        EventBusName=stack.event_bus_name,
+        EventPattern=json.dumps({"source": ["orderhub.orders"]}),
+    )
+    events.put_targets(
+        Rule="tap", EventBusName=stack.event_bus_name, Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
+    order = an_order((SKU, 1, 4900))
+
+    deliver(stack, OrderReceived(order=order))
+    order_id = order_id_of(stack, order.external_id)
+
+    def received_types() -> list[str]:
+        found = []
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            event = json.loads(message["Body"])
+            if event["detail"]["order_id"] == order_id:
+                found.append(event["detail-type"])
+        return found
+
+    seen: list[str] = []
+
+    def collected() -> set[str]:
+        seen.extend(received_types())
+        return set(seen)
+
+    eventually(collected, lambda types: {"OrderReceived", "StockReserved"} <= types)
