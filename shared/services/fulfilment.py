@@ -3,8 +3,10 @@ that already took effect reports the same outcome again instead of acting twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import TypeVar
 
 from shared.domain.errors import ConcurrentModification, OrderNotFound, StockContention
 from shared.domain.events import EventType
@@ -16,8 +18,9 @@ from shared.store.orders import Change, OrderRepository, OrderState
 from shared.store.stock import StockRepository
 from shared.store.table import Transaction, TransactionConflict
 
-MAX_ALLOCATION_ATTEMPTS = 5
+MAX_ATTEMPTS = 5
 ACTOR = "fulfilment workflow"
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,7 +41,7 @@ class FulfilmentService:
 
         Returns the order's status afterwards: awaiting_payment, ready_to_ship or backordered.
         """
-        for _ in range(MAX_ALLOCATION_ATTEMPTS):
+        for _ in range(MAX_ATTEMPTS):
             state = self._load(order_id)
             if state.status is not OrderStatus.RECEIVED:
                 return state.status.value  # reserved (or decided) by an earlier attempt
@@ -112,77 +115,67 @@ class FulfilmentService:
         self.payments.resume_if_paid(order_id)
 
     def mark_ready_to_ship(self, order_id: str) -> str:
-        for _ in range(MAX_ALLOCATION_ATTEMPTS):
-            state = self._load(order_id)
-            if state.status is OrderStatus.READY_TO_SHIP:
-                return state.status.value
-            ensure_transition(state.status, OrderStatus.READY_TO_SHIP)
-            try:
-                self.orders.apply(
-                    state,
-                    Change(
-                        event=EventType.ORDER_READY_TO_SHIP,
-                        to_status=OrderStatus.READY_TO_SHIP,
-                        actor=ACTOR,
-                        at=self.now(),
-                    ),
-                )
-            except ConcurrentModification:
-                continue
-            return OrderStatus.READY_TO_SHIP.value
-        raise ConcurrentModification(f"order {order_id} kept changing")
+        return self._move(order_id, OrderStatus.READY_TO_SHIP, EventType.ORDER_READY_TO_SHIP)
 
     def release_stock(self, order_id: str, reason: str) -> int:
         """Give back every reserved unit. Returns how many reservations were released."""
-        for _ in range(MAX_ALLOCATION_ATTEMPTS):
-            state = self._load(order_id)
+
+        def release(state: OrderState) -> int:
             if not state.reservations:
                 return 0
             at = self.now()
 
-            def release_all(txn: Transaction, held: OrderState = state, at: datetime = at) -> None:
-                for allocation in held.reservations:
-                    self.stock.release(txn, held.order_id, allocation, at=at)
+            def release_all(txn: Transaction) -> None:
+                for allocation in state.reservations:
+                    self.stock.release(txn, state.order_id, allocation, at=at)
 
-            try:
-                self.orders.apply(
-                    state,
-                    Change(
-                        event=EventType.STOCK_RELEASED,
-                        actor=ACTOR,
-                        at=at,
-                        detail={
-                            "reason": reason,
-                            "reservations": [a.model_dump() for a in state.reservations],
-                        },
-                        set_fields={"reservations": []},
-                        also=release_all,
-                    ),
-                )
-            except ConcurrentModification:
-                continue
-            return len(state.reservations)
-        raise ConcurrentModification(f"order {order_id} kept changing")
+            held = [a.model_dump() for a in state.reservations]
+            self.orders.apply(
+                state,
+                Change(
+                    event=EventType.STOCK_RELEASED,
+                    actor=ACTOR,
+                    at=at,
+                    detail={"reason": reason, "reservations": held},
+                    set_fields={"reservations": []},
+                    also=release_all,
+                ),
+            )
+            return len(held)
+
+        return self._with_retries(order_id, release)
 
     def cancel(self, order_id: str, reason: str) -> str:
-        for _ in range(MAX_ALLOCATION_ATTEMPTS):
-            state = self._load(order_id)
-            if state.status is OrderStatus.CANCELLED:
-                return state.status.value
-            ensure_transition(state.status, OrderStatus.CANCELLED)
-            try:
+        return self._move(order_id, OrderStatus.CANCELLED, EventType.ORDER_CANCELLED, reason=reason)
+
+    def _move(
+        self, order_id: str, target: OrderStatus, event: EventType, reason: str | None = None
+    ) -> str:
+        """Move the order to `target` once; a repeat finds it there and changes nothing."""
+
+        def move(state: OrderState) -> str:
+            if state.status is not target:
+                ensure_transition(state.status, target)
                 self.orders.apply(
                     state,
                     Change(
-                        event=EventType.ORDER_CANCELLED,
-                        to_status=OrderStatus.CANCELLED,
+                        event=event,
+                        to_status=target,
                         actor=ACTOR,
                         at=self.now(),
-                        detail={"reason": reason},
-                        set_fields={"status_reason": reason},
+                        detail={"reason": reason} if reason else {},
+                        set_fields={"status_reason": reason} if reason else {},
                     ),
                 )
+            return target.value
+
+        return self._with_retries(order_id, move)
+
+    def _with_retries(self, order_id: str, act: Callable[[OrderState], T]) -> T:
+        """Read the order and act on it; when someone changed it in between, read again."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return act(self._load(order_id))
             except ConcurrentModification:
                 continue
-            return OrderStatus.CANCELLED.value
         raise ConcurrentModification(f"order {order_id} kept changing")

@@ -33,9 +33,10 @@ def main(argv: list[str]) -> int:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
         f"orderhub bench: Python {platform.python_version()} ({sys.executable}), "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load}"
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load}",
+        flush=True,
     )
-    print("Figures are measured now, on this machine; nothing here passes or fails.")
+    print("Figures are measured now, on this machine; nothing here passes or fails.", flush=True)
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT)}
     crashed: list[str] = []
     for name in chosen:
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
             )
     seconds = time.perf_counter() - started
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"\nbench finished in {seconds:.0f} s (load average now {load})")
+    print(f"\nbench finished in {seconds:.0f} s (load average now {load})", flush=True)
     if crashed:
         print(f"crashed sections: {', '.join(crashed)}")
         return 1

@@ -48,12 +48,9 @@ ORDER_LINES = (
 class Run:
     """One Lambda invocation, timed inside the in-process runtime (after its lock is taken)."""
 
-    seq: int
     function: str
-    started: float
     handler_ms: float = 0.0
     hook_ms: float = 0.0  # time the bench's own hooks spent inside this invocation
-    label: str = ""
     error: str | None = None
 
     @property
@@ -166,7 +163,7 @@ class Tracker:
 
         def timed(event: Any, context: Any) -> Any:
             with self._lock:
-                run = Run(len(self.runs), context.function_name, time.monotonic())
+                run = Run(context.function_name)
                 self.runs.append(run)
             self._local.run = run
             started = time.perf_counter()
@@ -397,8 +394,6 @@ class Driver:
         first = len(self.tracker.runs)
         response = request.send(self.http)
         runs = [r for r in self.tracker.runs[first:] if r.function in self.webhook_functions]
-        for run in runs:
-            run.label = label
         return WebhookDelivery(label, response.status_code, runs)
 
     def api(self, path: str) -> Any:
@@ -527,12 +522,16 @@ def _short(name: str, functions: dict[str, FunctionInfo]) -> str:
 
 
 def _calls_text(calls: Sequence[Call]) -> str:
-    counted = Counter(call.name for call in calls)
-    failed = Counter(f"{call.name} ({call.error})" for call in calls if call.error)
-    text = ", ".join(f"{name} x{count}" for name, count in sorted(counted.items())) or "-"
-    if failed:
-        text += "; failed: " + ", ".join(f"{n} x{c}" for n, c in sorted(failed.items()))
-    return text
+    """'dynamodb.PutItem x1 (1 failed: ConditionalCheckFailedException)'"""
+    grouped: dict[str, list[Call]] = defaultdict(list)
+    for call in calls:
+        grouped[call.name].append(call)
+    parts = []
+    for name, group in sorted(grouped.items()):
+        errors = Counter(c.error for c in group if c.error)
+        failed = ", ".join(f"{n} {e}" for e, n in sorted(errors.items()))
+        parts.append(f"{name} x{len(group)}" + (f" ({failed})" if failed else ""))
+    return ", ".join(parts) or "-"
 
 
 def print_webhooks(
@@ -576,7 +575,8 @@ def print_webhooks(
         "handler loader; AWS_LAMBDA_FUNCTION_NAME agreed "
         f"{'always' if tracker.env_mismatches == 0 else f'except {tracker.env_mismatches}x'}); "
         "WRU/RRU computed from item sizes (tests/bench/capacity.py), not moto's ConsumedCapacity; "
-        "handler ms = wall time inside the invocation minus the bench hooks' own reads."
+        "handler ms = wall time of the handler call (module import excluded) minus the bench "
+        "hooks' own reads."
     )
 
 
@@ -585,16 +585,13 @@ def print_order(
     driver: Driver,
     result: OrderResult,
     functions: dict[str, FunctionInfo],
-) -> tuple[OrderUsage, list[str]]:
+) -> OrderUsage:
     window = result.window
-    calls = tracker.calls[window.calls[0] : window.calls[1]]
     runs = tracker.runs[window.runs[0] : window.runs[1]]
     invocations = list(driver.stack.runtime.invocations)[
         window.invocations[0] : window.invocations[1]
     ]
-    order_runs = [r for r in runs if functions.get(r.function, _UNKNOWN).per_order]
-    in_order = set(order_runs)
-    order_calls = [c for c in calls if c.run is not None and c.run in in_order]
+    order_calls, order_runs = _order_work(tracker, result, functions)
     by_function: dict[str, list[Run]] = defaultdict(list)
     for run in order_runs:
         by_function[run.function].append(run)
@@ -609,6 +606,7 @@ def print_order(
                 functions[name].memory_mb,
                 counted.get(name, 0),
                 sum(r.net_ms for r in function_runs),
+                sum(c.ms for c in mine),
                 len(mine),
                 sum(c.wru for c in mine),
                 sum(c.gsi_wru for c in mine),
@@ -622,6 +620,7 @@ def print_order(
             "",
             sum(counted.get(name, 0) for name in by_function),
             sum(r.net_ms for r in order_runs),
+            sum(c.ms for c in order_calls),
             len(order_calls),
             sum(c.wru for c in order_calls),
             sum(c.gsi_wru for c in order_calls),
@@ -635,6 +634,7 @@ def print_order(
             "MB",
             "invocations",
             "handler ms",
+            "of which in AWS calls",
             "AWS calls",
             "WRU",
             "GSI WRU",
@@ -720,13 +720,23 @@ def print_order(
         f"get_execution_history of the execution named {result.order_id}: "
         f"{' -> '.join(states)})"
     )
+    invoked = sum(counted.get(name, 0) for name in by_function)
+    table_wru = sum(c.wru for c in order_calls)
+    index_wru = sum(c.gsi_wru for c in order_calls)
+    note(
+        f"per order, in short: {invoked} Lambda invocations, "
+        f"{sum(len(d.runs) for d in result.webhooks)} HTTP API requests, {len(order_calls)} AWS "
+        f"calls, {table_wru} + {index_wru} GSI = {table_wru + index_wru} WRU, "
+        f"{sum(c.rru for c in order_calls):g} RRU, {len(states)} state transitions, "
+        f"{sum(c.events for c in order_calls)} EventBridge events"
+    )
     errors = [f"{i.function_name}: {i.error}" for i in invocations if i.error]
     if errors:
         note(f"invocations that raised (retried by their trigger): {', '.join(errors)}")
     if len(runs) != len(invocations):
         note(f"runtime recorded {len(invocations)} invocations, the bench timed {len(runs)}")
 
-    usage = OrderUsage(
+    return OrderUsage(
         functions=tuple(
             FunctionUsage(
                 _short(name, functions),
@@ -741,7 +751,6 @@ def print_order(
         transitions=len(states),
         events_published=sum(c.events for c in order_calls),
     )
-    return usage, states
 
 
 _UNKNOWN = FunctionInfo("?", "functions.unknown.handler.lambda_handler", 128)
@@ -821,7 +830,7 @@ def main() -> int:
         )
         print("\nPer webhook (the HTTP handler invocation only):")
         print_webhooks(tracker, deliveries, functions)
-        usage, _ = print_order(tracker, driver, warm, functions)
+        usage = print_order(tracker, driver, warm, functions)
         cold_calls, cold_runs = _order_work(tracker, cold, functions)
         warm_calls, _ = _order_work(tracker, warm, functions)
         extra = Counter(c.name for c in cold_calls) - Counter(c.name for c in warm_calls)

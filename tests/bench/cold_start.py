@@ -213,7 +213,11 @@ def main() -> int:
         ]
         for module, values in breakdowns.items()
     ]
-    table(["module", *(f"{name} ms" for name in shown), "rest ms", "total ms"], rows)
+    table(
+        ["module", *(f"{name} ms" for name in shown), "rest ms", "total ms"],
+        rows,
+        title="Where the import time goes (self time by top-level package):",
+    )
     how(
         f"`python -X importtime -c 'import <module>'`, self time of every imported module summed "
         f"by top-level package (stdlib grouped), median of {IMPORTTIME_RUNS} runs; -X importtime "
