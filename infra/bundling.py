@@ -152,6 +152,6 @@ class LocalPythonBundling:
     def __init__(self, function_package: str) -> None:
         self._package = function_package
 
-    def try_bundle(self, output_dir: str, options: Any) -> bool:  # noqa: ARG002 - jsii signature
+    def try_bundle(self, output_dir: str, options: Any) -> bool:  # jsii passes both, positionally
         build_package(self._package, Path(output_dir))
         return True
