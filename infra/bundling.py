@@ -13,10 +13,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-import jsii
-from aws_cdk import ILocalBundling
 
 from infra.paths import BUILD, ROOT
 
@@ -143,15 +139,3 @@ def build_package(function_package: str, output_dir: Path) -> None:
         ],
         check=True,
     )
-
-
-@jsii.implements(ILocalBundling)
-class LocalPythonBundling:
-    """CDK local bundling hook: builds the package in-process, so no Docker image is used."""
-
-    def __init__(self, function_package: str) -> None:
-        self._package = function_package
-
-    def try_bundle(self, output_dir: str, options: Any) -> bool:  # jsii passes both, positionally
-        build_package(self._package, Path(output_dir))
-        return True

@@ -6,13 +6,24 @@ that starts with nothing but writing its own logs (grants add the rest), code bu
 
 from __future__ import annotations
 
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.bundling import LocalPythonBundling
+from infra.bundling import build_package
 from infra.config import StageConfig
 from infra.nag import acknowledge
 from infra.paths import ROOT
@@ -27,6 +38,18 @@ RETENTION = {
     180: logs.RetentionDays.SIX_MONTHS,
     365: logs.RetentionDays.ONE_YEAR,
 }
+
+
+@jsii.implements(ILocalBundling)
+class LocalPythonBundling:
+    """CDK's local bundling hook: builds the package in-process, so no Docker image is used."""
+
+    def __init__(self, function_package: str) -> None:
+        self._package = function_package
+
+    def try_bundle(self, output_dir: str, options: Any) -> bool:  # jsii passes both
+        build_package(self._package, Path(output_dir))
+        return True
 
 
 def function_package(handler: str) -> str:
@@ -45,7 +68,8 @@ def code_for(handler: str) -> lambda_.Code:
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises (no Docker on our machines).
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=LocalPythonBundling(package),
+            # jsii calls try_bundle(output_dir, options) positionally; the stub says keywords.
+            local=LocalPythonBundling(package),  # type: ignore[arg-type]
         ),
     )
 

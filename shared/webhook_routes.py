@@ -57,14 +57,15 @@ def webhook_router(
     ) -> HttpResponse:
         event = app.current_event.raw_event
         request = WebhookRequest(headers_of(event), raw_body(event), received_at=utc_now())
-        authenticate(adapter, request, provider_secret(secret_id(settings())))
-        app.append_context(webhook_request=request)
+        current = settings()
+        authenticate(adapter, request, provider_secret(secret_id(current)))
+        app.append_context(webhook_request=request, settings=current)
         return next_middleware(app)
 
     @router.post(path, middlewares=[verify_signature])
     def receive() -> HttpResponse:
         request: WebhookRequest = router.context["webhook_request"]
-        receipt = record(adapter, request, _inbox(settings()))
+        receipt = record(adapter, request, _inbox(router.context["settings"]))
         metrics.add_metric(name=f"Webhook_{receipt.receipt.value}", unit=MetricUnit.Count, value=1)
         metrics.add_metadata(key="source", value=adapter.source)
         logger.info(

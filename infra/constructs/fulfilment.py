@@ -222,7 +222,9 @@ class Fulfilment(Construct):
             sfn.Choice(self, "Route")
             .when(
                 sfn.Condition.string_equals("$.reservation.status", "awaiting_payment"),
-                await_payment.next(ready.next(ready_to_ship)),
+                # MarkReadyToShip ends the path itself: a Succeed state after it would be one
+                # more billed transition per order (Standard bills every state entered).
+                await_payment.next(ready),
             )
             .when(
                 sfn.Condition.string_equals("$.reservation.status", "ready_to_ship"), ready_to_ship

@@ -103,7 +103,7 @@ class FulfilmentService:
 
     def await_payment(self, order_id: str, task_token: str, window_seconds: int) -> None:
         """Park the workflow's token, then settle: a payment may have arrived before we waited."""
-        self._load(order_id)
+        state = self._load(order_id)
         self.orders.put_wait(
             order_id,
             PAYMENT_WAIT,
@@ -111,8 +111,7 @@ class FulfilmentService:
             at=self.now(),
             ttl=timedelta(seconds=window_seconds) + timedelta(days=1),
         )
-        self.payments.settle(order_id, actor=ACTOR)
-        self.payments.resume_if_paid(order_id)
+        self.payments.resume_if_paid(self.payments.settle(order_id, actor=ACTOR, known=state))
 
     def mark_ready_to_ship(self, order_id: str) -> str:
         return self._move(order_id, OrderStatus.READY_TO_SHIP, EventType.ORDER_READY_TO_SHIP)

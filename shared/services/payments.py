@@ -50,15 +50,19 @@ class PaymentService:
             )
             return None
         if changed and payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
-            self._note_attempt(state, payment, actor)
-        self.settle(order_id, actor=actor)
-        self.resume_if_paid(order_id)
+            state = self._note_attempt(state, payment, actor)
+        self.resume_if_paid(self.settle(order_id, actor=actor, known=state))
         return order_id
 
-    def settle(self, order_id: str, *, actor: str) -> OrderState | None:
-        """Decide every succeeded payment not decided yet, against the order's current state."""
+    def settle(
+        self, order_id: str, *, actor: str, known: OrderState | None = None
+    ) -> OrderState | None:
+        """Decide every succeeded payment not decided yet, against the order's current state.
+
+        `known` is a state the caller just read: it saves the first read (if it is stale, the
+        versioned write fails and the next attempt reads afresh)."""
         for _ in range(MAX_ATTEMPTS):
-            state = self.orders.get(order_id)
+            state, known = known or self.orders.get(order_id), None
             if state is None:
                 return None
             try:
@@ -70,16 +74,15 @@ class PaymentService:
             return state
         raise ConcurrentModification(f"order {order_id} kept changing while settling payments")
 
-    def resume_if_paid(self, order_id: str) -> bool:
-        """If the order is paid and its workflow waits for that, let it go on."""
-        state = self.orders.get(order_id)
+    def resume_if_paid(self, state: OrderState | None) -> bool:
+        """If the order (as `settle` left it) is paid and its workflow waits, resume it."""
         if state is None or state.status is not OrderStatus.PAID:
             return False
-        token = self.orders.get_wait(order_id, PAYMENT_WAIT)
+        token = self.orders.get_wait(state.order_id, PAYMENT_WAIT)
         if token is None:
             return False
-        resumed = self.workflow.resume(token, {"order_id": order_id, "paid": True})
-        self.orders.delete_wait(order_id, PAYMENT_WAIT)
+        resumed = self.workflow.resume(token, {"order_id": state.order_id, "paid": True})
+        self.orders.delete_wait(state.order_id, PAYMENT_WAIT)
         return resumed
 
     def _order_id(self, payment: PaymentEvent) -> str:
@@ -137,9 +140,9 @@ class PaymentService:
         # received or backordered: the workflow settles it when it starts waiting for payment.
         return state
 
-    def _note_attempt(self, state: OrderState, payment: PaymentEvent, actor: str) -> None:
+    def _note_attempt(self, state: OrderState, payment: PaymentEvent, actor: str) -> OrderState:
         try:
-            self.orders.apply(
+            return self.orders.apply(
                 state,
                 Change(
                     event=EventType.PAYMENT_RECORDED,
@@ -157,3 +160,4 @@ class PaymentService:
         except ConcurrentModification:
             # The timeline note is informative; the payment record itself is already stored.
             logger.info("skipped timeline note for a concurrently changed order")
+            return state

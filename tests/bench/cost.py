@@ -107,7 +107,7 @@ def print_cost(usage: OrderUsage) -> float:
     note(f"Lambda usage behind the GB-s: {breakdown}.")
     note(
         "not priced: Secrets Manager API calls (cached 5 min per container), S3, CloudWatch "
-        "Logs ingestion and EMF metrics, X-Ray traces (tracing is ACTIVE), data transfer; "
+        "Logs ingestion and EMF metrics, X-Ray traces (if tracing is active), data transfer; "
         "DynamoDB Streams reads by Lambda are free."
     )
     return total

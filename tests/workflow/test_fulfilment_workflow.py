@@ -125,7 +125,6 @@ def test_a_prepaid_order_waits_for_payment_then_is_ready_to_ship(stack: Embedded
         "Route",
         "AwaitPayment",
         "MarkReadyToShip",
-        "ReadyToShip",
     ]
 
 
