@@ -18,7 +18,7 @@ from shared.integrations.webhooks import WebhookAdapter, WebhookRejected, Webhoo
 from shared.observability import logger, metrics
 from shared.secrets import provider_secret
 from shared.services.clock import utc_now
-from shared.services.webhook_inbox import authenticate, record
+from shared.services.webhook_inbox import Receipt, authenticate, record
 from shared.store.inbox import InboxRepository
 from shared.store.table import Table
 
@@ -68,15 +68,11 @@ def webhook_router(
         receipt = record(adapter, request, _inbox(router.context["settings"]))
         metrics.add_metric(name=f"Webhook_{receipt.receipt.value}", unit=MetricUnit.Count, value=1)
         metrics.add_metadata(key="source", value=adapter.source)
-        logger.info(
-            "webhook stored" if receipt.receipt.value != "duplicate" else "duplicate webhook",
-            extra={
-                "source": adapter.source,
-                "event_id": receipt.event_id,
-                "topic": receipt.topic,
-                "receipt": receipt.receipt.value,
-            },
-        )
+        if receipt.receipt is Receipt.DUPLICATE:
+            # Stored deliveries need no log line: the inbox item is their durable record.
+            logger.info(
+                "duplicate webhook", extra={"source": adapter.source, "event_id": receipt.event_id}
+            )
         return json_response(200, {"status": receipt.receipt.value, "event_id": receipt.event_id})
 
     return router

@@ -58,7 +58,8 @@ class Invocation:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment_overlay(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for the duration of a block, then restore the previous values."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -122,7 +123,7 @@ class InProcessLambdas:
             timeout_seconds=int(function.timeout),
         )
         error: str | None = None
-        with _invocation_lock, _environment(environment), warnings.catch_warnings():
+        with _invocation_lock, environment_overlay(environment), warnings.catch_warnings():
             started = time.perf_counter()  # inside the lock: queueing is not run time
             # Metrics are disabled locally; Powertools still warns that it published none.
             warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -25,7 +25,7 @@ from shared.integrations.webhooks import (
     ParsedWebhook,
     SignatureMismatch,
     WebhookRequest,
-    load_json_object,
+    parse_json_model,
     parse_model,
     validation_message,
 )
@@ -151,7 +151,7 @@ class StripeWebhooks:
         verify_signature(request.raw_body, header, str(secrets["webhook_secret"]), now=self._now)
 
     def parse(self, request: WebhookRequest) -> ParsedWebhook:
-        event = parse_model(StripeEvent, load_json_object(request.raw_body))
+        event = parse_json_model(StripeEvent, request.raw_body)
         audit = {"Stripe-Event-Type": event.type, "Stripe-Livemode": str(event.livemode).lower()}
         payment = _to_payment(event)
         if isinstance(payment, str):

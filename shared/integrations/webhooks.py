@@ -114,6 +114,18 @@ def validation_message(error: ValidationError) -> str:
 M = TypeVar("M", bound=BaseModel)
 
 
+def parse_json_model(model: type[M], raw_body: bytes) -> M:
+    """Validate a JSON body straight into a model (faster than json.loads, then validate)."""
+    try:
+        return model.model_validate_json(raw_body)
+    except ValidationError as error:
+        if error.errors()[0]["type"] == "json_invalid":
+            raise MalformedWebhook(f"body is not valid JSON: {error.errors()[0]['msg']}") from error
+        if error.errors()[0]["type"] == "model_type":
+            raise MalformedWebhook("body is not a JSON object") from error
+        raise MalformedWebhook(validation_message(error)) from error
+
+
 def parse_model(model: type[M], document: Any) -> M:
     try:
         return model.model_validate(document)

@@ -13,7 +13,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 from unittest import mock
@@ -134,23 +134,16 @@ def http_api_event(path: str, body: bytes, headers: dict[str, str]) -> dict[str,
     }
 
 
-@contextlib.contextmanager
-def lambda_environment(function_name: str) -> Iterator[None]:
-    values = {
-        **LAMBDA_ENVIRONMENT,
-        "AWS_LAMBDA_FUNCTION_NAME": function_name,
-        "POWERTOOLS_SERVICE_NAME": function_name,
-    }
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+def lambda_environment(function_name: str) -> contextlib.AbstractContextManager[None]:
+    from infra.local.lambda_runtime import environment_overlay
+
+    return environment_overlay(
+        {
+            **LAMBDA_ENVIRONMENT,
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "POWERTOOLS_SERVICE_NAME": function_name,
+        }
+    )
 
 
 def build_cases() -> list[Case]:
