@@ -21,6 +21,7 @@ from shared.store.table import ConditionFailed, Item, Table
 INBOX_SK = "INBOX"
 # Compressed raw bodies above this go to S3 so the item stays far below DynamoDB's 400 KB limit.
 MAX_INLINE_RAW_BYTES = 64 * 1024
+MAX_READABLE_ENVELOPE_BYTES = 96 * 1024
 
 
 class InboxStatus(StrEnum):
@@ -75,8 +76,15 @@ class InboxRepository:
             "expires_at": int((entry.received_at + self._retention).timestamp()),
             "headers": entry.headers or None,
             "ignored_reason": entry.ignored_reason,
-            "envelope": entry.envelope.model_dump_json() if entry.envelope else None,
         }
+        if entry.envelope is not None:
+            canonical = entry.envelope.model_dump_json()
+            # Kept readable in the console; compressed only when a very large order would
+            # otherwise push the item towards DynamoDB's 400 KB limit.
+            if len(canonical) > MAX_READABLE_ENVELOPE_BYTES:
+                item["envelope_zlib"] = zlib.compress(canonical.encode(), level=1)
+            else:
+                item["envelope"] = canonical
         # Level 1: within ~7% of the best ratio on webhook JSON at half the CPU.
         compressed = zlib.compress(entry.raw_body, level=1)
         if len(compressed) > MAX_INLINE_RAW_BYTES and self._blob_writer is not None:
@@ -97,6 +105,8 @@ class InboxRepository:
 
 def envelope_of(item: Item) -> InboundEnvelope:
     """The canonical event of an inbox item (as read from the table or its stream)."""
+    if "envelope_zlib" in item:
+        return InboundEnvelope.model_validate_json(zlib.decompress(item["envelope_zlib"]))
     return InboundEnvelope.model_validate_json(item["envelope"])
 
 

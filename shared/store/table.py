@@ -5,6 +5,7 @@ Uses the low-level client (the resource layer is slower to import and hides cond
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -82,7 +83,8 @@ def deserialize(value: AttributeValue) -> Any:  # noqa: PLR0911 - one branch per
     if kind == "NULL":
         return None
     if kind == "B":
-        return bytes(inner) if not isinstance(inner, str) else inner
+        # boto3 hands bytes; a Lambda stream event carries binary as base64 text.
+        return base64.b64decode(inner) if isinstance(inner, str) else bytes(inner)
     if kind == "M":
         return {k: deserialize(v) for k, v in inner.items()}
     if kind == "L":

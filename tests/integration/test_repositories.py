@@ -9,11 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.domain.errors import ConcurrentModification, InvalidStockLevel
-from shared.domain.events import EventType
+from shared.domain.events import EventType, InboundEnvelope, OrderReceived
 from shared.domain.order import OrderStatus
 from shared.services.clock import utc_now
 from shared.store.api_keys import ApiKeyRepository, generate_key
-from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus, raw_body_of
+from shared.store.inbox import (
+    InboxEntry,
+    InboxRepository,
+    InboxStatus,
+    envelope_of,
+    raw_body_of,
+)
 from shared.store.orders import Change, OrderRepository
 from shared.store.stock import StockRepository
 from shared.store.table import Table
@@ -48,6 +54,27 @@ def test_large_raw_bodies_go_to_the_blob_store(table: Table) -> None:
     item = inbox.get("shopify", "wh-big")
     assert item is not None and "raw_zlib" not in item
     assert zlib.decompress(written[item["raw_blob_key"]]) == body
+
+
+def test_a_very_large_order_is_stored_compressed_and_read_back(table: Table) -> None:
+    inbox = InboxRepository(table)
+    lines = [(f"SKU-{n:04d}", 1, 100 + n) for n in range(1, 800)]
+    envelope = InboundEnvelope(event=OrderReceived(order=an_order(*lines)))
+    entry = InboxEntry(
+        source="shopify",
+        event_id="wh-huge",
+        topic="orders/create",
+        received_at=utc_now(),
+        status=InboxStatus.ACCEPTED,
+        raw_body=b"{}",
+        envelope=envelope,
+    )
+
+    assert inbox.record(entry)
+
+    item = inbox.get("shopify", "wh-huge")
+    assert item is not None and "envelope" not in item
+    assert envelope_of(item) == envelope
 
 
 def test_a_stale_version_cannot_overwrite_a_newer_change(table: Table) -> None:

@@ -13,6 +13,7 @@ import pytest
 from infra.local.streams import as_lambda_record
 from shared.domain.events import InboundEnvelope, OrderReceived, PaymentReported
 from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
+from shared.store.orders import OrderRepository
 from shared.store.table import Table
 from tests.builders import FakeContext, a_payment, an_order
 
@@ -82,6 +83,21 @@ def test_a_failing_record_is_reported_alone_and_the_rest_take_effect(router_env:
         stateMachineArn=os.environ["STATE_MACHINE_ARN"]
     )["executions"]
     assert len(executions) == 1 and executions[0]["name"].startswith("ord_")
+
+
+def test_a_very_large_order_arrives_through_the_stream(router_env: Table) -> None:
+    from functions.stream_router.handler import lambda_handler
+
+    order = an_order(*[(f"SKU-{n:04d}", 1, 100) for n in range(1, 800)])
+    accepted(
+        InboxRepository(router_env), "big-1", InboundEnvelope(event=OrderReceived(order=order))
+    )
+
+    result = lambda_handler({"Records": stream_records(router_env)}, FakeContext())
+
+    assert result == {"batchItemFailures": []}
+    found = OrderRepository(router_env).find_by_channel("shopify", order.external_id)
+    assert found is not None
 
 
 def test_timeline_entries_become_domain_events(router_env: Table) -> None:
