@@ -47,7 +47,3 @@ class Settings(BaseModel):
         with cls._lock:
             cls._cache[key] = settings
         return settings
-
-
-class TableSettings(Settings):
-    table_name: str

@@ -58,7 +58,7 @@ def webhook_router(
         event = app.current_event.raw_event
         request = WebhookRequest(headers_of(event), raw_body(event), received_at=utc_now())
         current = settings()
-        authenticate(adapter, request, provider_secret(secret_id(current)))
+        authenticate(adapter, request, lambda: provider_secret(secret_id(current)))
         app.append_context(webhook_request=request, settings=current)
         return next_middleware(app)
 

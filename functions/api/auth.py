@@ -14,9 +14,9 @@ from shared.http import HttpResponse, error_response
 from shared.store.api_keys import ApiKey, ApiKeyRepository, hash_key
 
 CACHE_SECONDS = 60
-NEGATIVE_CACHE_SECONDS = 10
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="orderhub"'}
-_cache: dict[str, tuple[ApiKey | None, float]] = {}
+# Only valid keys are cached (a shop has a handful), so made-up tokens cannot grow it.
+_cache: dict[str, tuple[ApiKey, float]] = {}
 
 
 def _lookup(api_key: str) -> ApiKey | None:
@@ -25,8 +25,10 @@ def _lookup(api_key: str) -> ApiKey | None:
     if cached is not None and cached[1] > time.monotonic():
         return cached[0]
     found = ApiKeyRepository(table()).find(api_key)
-    ttl = CACHE_SECONDS if found else NEGATIVE_CACHE_SECONDS
-    _cache[digest] = (found, time.monotonic() + ttl)
+    if found is None:
+        _cache.pop(digest, None)
+        return None
+    _cache[digest] = (found, time.monotonic() + CACHE_SECONDS)
     return found
 
 

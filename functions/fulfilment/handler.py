@@ -51,10 +51,8 @@ def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict
         return {"waiting": True}
     if task == "mark_ready_to_ship":
         return {"status": steps.mark_ready_to_ship(order_id)}
-    if task == "release_stock":
-        return {"released": steps.release_stock(order_id, event.get("reason", "compensation"))}
-    if task == "cancel_order":
-        return {"status": steps.cancel(order_id, event.get("reason", "compensation"))}
+    if task == "compensate":
+        return {"outcome": steps.compensate(order_id, event["reason"]).value}
     raise UnknownTask(f"unknown fulfilment task {task!r}")
 
 

@@ -1,9 +1,11 @@
 """The fulfilment workflow (Standard: it waits days for payment) and its task function.
 
 ReserveStock -> Route -> [prepaid] AwaitPayment (task token; the order's payment window as its
-timeout) -> MarkReadyToShip. A payment timeout releases the stock and cancels the order; any
-other step failure (after retries) runs the same compensation and ends in FulfilmentFailed,
-which alarms. Later steps (invoice, shipment) slot in before ReadyToShip.
+timeout) -> MarkReadyToShip. When the window closes, or a step fails for good, Compensate undoes
+what is right to undo: an unpaid order is cancelled and its stock released in one change; a
+payment that beat the deadline carries the order on; an order whose money was taken is left
+for a person (OrderNeedsAttention) and the execution ends in FulfilmentFailed, which alarms.
+Later steps (invoice, shipment) slot in after MarkReadyToShip.
 """
 
 from __future__ import annotations
@@ -20,16 +22,25 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import RETENTION, PythonFunction
 
-# Errors worth another attempt: lost races and AWS hiccups. Domain errors such as
-# InvalidTransition or OrderNotFound are permanent and go straight to compensation.
+# Errors worth another attempt: lost races and AWS hiccups, named as the task reports them
+# (a Lambda error's name is the exception's class name: botocore raises one class per AWS
+# error code). Every step is idempotent, so a timed-out or crashed attempt is retried too.
+# Domain errors such as InvalidTransition or OrderNotFound are permanent: no retry.
 TRANSIENT_ERRORS = [
     "ConcurrentModification",
     "StockContention",
-    "ClientError",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionInProgressException",
     "EndpointConnectionError",
     "ConnectTimeoutError",
     "ReadTimeoutError",
+    "ConnectionClosedError",
     "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
 ]
 
 
@@ -79,12 +90,10 @@ class Fulfilment(Construct):
             environment={
                 "TABLE_NAME": storage.table.table_name,
                 "STATE_MACHINE_ARN": self.state_machine_arn,
-                "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
             },
         )
         fn = self.task_function.function
         storage.grant_items(fn, *ORDER_STEP_ACTIONS)
-        storage.idempotency_table.grant_read_write_data(fn)
         self.grant_task_response(fn)
 
         definition = self._definition(fn)
@@ -136,40 +145,32 @@ class Fulfilment(Construct):
             result_path=result_path,
             retry_on_service_exceptions=True,
         )
-        step.add_retry(
-            errors=TRANSIENT_ERRORS,
-            interval=Duration.seconds(1),
-            max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        return step
+        return _retry_transient(step)
 
     def _definition(self, fn: object) -> sfn.IChainable:
-        release = self._task(
-            "ReleaseStock",
-            fn,
-            "release_stock",
-            result_path="$.released",
-            reason=sfn.JsonPath.string_at("$.cancellation.reason"),
-        )
-        cancel = self._task(
-            "CancelOrder",
-            fn,
-            "cancel_order",
-            result_path="$.cancelled",
-            reason=sfn.JsonPath.string_at("$.cancellation.reason"),
-        )
         failed = sfn.Fail(
             self,
             "FulfilmentFailed",
             error="FulfilmentFailed",
-            cause="A step failed after retries; stock released, order cancelled",
+            cause="A step failed for good: unpaid orders were cancelled, paid ones need a person",
         )
-        compensation = release.next(cancel).next(
-            sfn.Choice(self, "WhyCancelled")
+        compensate = self._task(
+            "Compensate",
+            fn,
+            "compensate",
+            result_path="$.compensation",
+            reason=sfn.JsonPath.string_at("$.cancellation.reason"),
+        )
+        compensate.add_catch(failed, errors=["States.ALL"], result_path="$.error")
+        ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
+        compensation = compensate.next(
+            sfn.Choice(self, "AfterCompensation")
+            .when(sfn.Condition.string_equals("$.compensation.outcome", "paid"), ready)
             .when(
-                sfn.Condition.string_equals("$.cancellation.reason", "payment_timeout"),
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.compensation.outcome", "cancelled"),
+                    sfn.Condition.string_equals("$.cancellation.reason", "payment_timeout"),
+                ),
                 sfn.Succeed(self, "CancelledUnpaid"),
             )
             .otherwise(failed)
@@ -182,26 +183,21 @@ class Fulfilment(Construct):
         ).next(compensation)
 
         reserve = self._task("ReserveStock", fn, "reserve_stock", result_path="$.reservation")
-        await_payment = tasks.LambdaInvoke(
-            self,
-            "AwaitPayment",
-            lambda_function=fn,  # type: ignore[arg-type]
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=_task_input(
-                "await_payment",
-                order_id=sfn.JsonPath.string_at("$.order_id"),
-                task_token=sfn.JsonPath.task_token,
-                window_seconds=sfn.JsonPath.string_at("$.payment_window_seconds"),
-            ),
-            task_timeout=sfn.Timeout.at("$.payment_window_seconds"),
-            result_path="$.payment",
-        )
-        await_payment.add_retry(
-            errors=TRANSIENT_ERRORS,
-            interval=Duration.seconds(1),
-            max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
+        await_payment = _retry_transient(
+            tasks.LambdaInvoke(
+                self,
+                "AwaitPayment",
+                lambda_function=fn,  # type: ignore[arg-type]
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=_task_input(
+                    "await_payment",
+                    order_id=sfn.JsonPath.string_at("$.order_id"),
+                    task_token=sfn.JsonPath.task_token,
+                    window_seconds=sfn.JsonPath.string_at("$.payment_window_seconds"),
+                ),
+                task_timeout=sfn.Timeout.at("$.payment_window_seconds"),
+                result_path="$.payment",
+            )
         )
         await_payment.add_catch(
             sfn.Pass(
@@ -213,7 +209,6 @@ class Fulfilment(Construct):
             errors=["States.Timeout"],
             result_path="$.error",  # keep the input (order_id) beside the error
         )
-        ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
         for step in (reserve, await_payment, ready):
             step.add_catch(on_step_failure, errors=["States.ALL"], result_path="$.error")
 
@@ -238,3 +233,14 @@ class Fulfilment(Construct):
             .otherwise(sfn.Succeed(self, "AlreadyDecided"))
         )
         return reserve.next(route)
+
+
+def _retry_transient(step: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+    step.add_retry(
+        errors=TRANSIENT_ERRORS,
+        interval=Duration.seconds(1),
+        max_attempts=6,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    return step

@@ -49,6 +49,7 @@ class EventType(StrEnum):
     ORDER_READY_TO_SHIP = "OrderReadyToShip"
     STOCK_RELEASED = "StockReleased"
     ORDER_CANCELLED = "OrderCancelled"
+    ORDER_NEEDS_ATTENTION = "OrderNeedsAttention"
 
 
 EVENT_SCHEMA_VERSION = 1

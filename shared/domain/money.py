@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -99,13 +99,6 @@ class Money(BaseModel):
 
     def times(self, quantity: int) -> Money:
         return Money(amount=self.amount * quantity, currency=self.currency)
-
-    def percent(self, rate: Decimal) -> Money:
-        """rate percent of this amount, rounded half-up to the minor unit (VAT math)."""
-        share = (Decimal(self.amount) * rate / Decimal(100)).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP
-        )
-        return Money(amount=int(share), currency=self.currency)
 
     def __str__(self) -> str:
         return f"{self.to_decimal():f} {self.currency}"

@@ -12,7 +12,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from shared.domain.errors import InvalidTransition
 from shared.domain.money import CurrencyCode, Money
 
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\s#]+$")]
+# Shops write SKUs freely ("MUG 350 ML", "A/B#2"): keys only prefix them, nothing parses them.
+Sku = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
+]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
@@ -50,11 +53,6 @@ def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
 def ensure_transition(current: OrderStatus, target: OrderStatus) -> None:
     if not can_transition(current, target):
         raise InvalidTransition(current.value, target.value)
-
-
-def statuses_that_can_become(target: OrderStatus) -> frozenset[OrderStatus]:
-    """The statuses a conditional write may find when moving an order to `target`."""
-    return frozenset(status for status, moves in TRANSITIONS.items() if target in moves)
 
 
 class PaymentMethod(StrEnum):

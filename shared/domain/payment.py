@@ -62,9 +62,13 @@ class PaymentEvent(BaseModel):
 
 
 class PaymentDecision(StrEnum):
+    """What a succeeded payment did; written once on the payment, with the order's change."""
+
     PAYS_ORDER = "pays_order"
     AMOUNT_MISMATCH = "amount_mismatch"
     NOT_SETTLED = "not_settled"
+    ALREADY_PAID_REFUND_NEEDED = "already_paid_refund_needed"
+    ORDER_CANCELLED_REFUND_NEEDED = "order_cancelled_refund_needed"
 
 
 def decide(order_total: Money, status: PaymentStatus, amount: Money) -> PaymentDecision:
@@ -77,4 +81,6 @@ def decide(order_total: Money, status: PaymentStatus, amount: Money) -> PaymentD
 
 
 def supersedes(new: PaymentStatus, old: PaymentStatus | None) -> bool:
+    """The reducer's rule. The store applies it atomically as a condition on the same ranks
+    (OrderRepository.record_payment); the integration tests hold the two together."""
     return old is None or STATUS_RANK[new] > STATUS_RANK[old]

@@ -180,10 +180,10 @@ def _full_name(first: str | None, last: str | None) -> str | None:
 def _vat_percent(tax_lines: list[ShopifyTaxLine]) -> Decimal:
     # Shopify reports rates as fractions (0.23); one line can carry several taxes (e.g. state
     # and county); their sum is the line's rate.
-    percent = sum((line.rate for line in tax_lines), Decimal(0)) * 100
-    whole = percent.to_integral_value()
-    # 23, not 23.00; and never normalize(), which writes 20 as 2E+1.
-    return whole if percent == whole else percent
+    percent = (sum((line.rate for line in tax_lines), Decimal(0)) * 100).normalize()
+    # normalize() gives 23 for 23.00 and 5.5 for 5.500, but 2E+1 for 20: undo the exponent.
+    exponent = percent.as_tuple().exponent
+    return percent.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else percent
 
 
 def _is_cash_on_delivery(order: ShopifyOrder) -> bool:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import TypeVar
 
 from shared.domain.errors import ConcurrentModification, OrderNotFound, StockContention
 from shared.domain.events import EventType
 from shared.domain.order import OrderStatus, ensure_transition
-from shared.domain.stock import Allocation, allocate
+from shared.domain.stock import Allocation, Shortage, allocate
 from shared.services.clock import Clock, utc_now
 from shared.services.payments import PAYMENT_WAIT, PaymentService
 from shared.store.orders import Change, OrderRepository, OrderState
@@ -19,8 +20,20 @@ from shared.store.stock import StockRepository
 from shared.store.table import Transaction, TransactionConflict
 
 MAX_ATTEMPTS = 5
+# A DynamoDB transaction holds at most 100 actions: two per SKU (stock + reservation), the
+# order update and up to two timeline entries.
+MAX_SKUS_PER_RESERVATION = 48
 ACTOR = "fulfilment workflow"
+PAYMENT_TIMEOUT = "payment_timeout"
 T = TypeVar("T")
+# Nothing left the warehouse and no money was kept: cancelling undoes everything.
+_UNDOABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT, OrderStatus.BACKORDERED})
+
+
+class Compensation(StrEnum):
+    CANCELLED = "cancelled"
+    PAID = "paid"  # the payment beat the deadline: carry on
+    NEEDS_ATTENTION = "needs_attention"  # money was taken: a person decides, nothing is undone
 
 
 @dataclass
@@ -49,32 +62,40 @@ class FulfilmentService:
             if details is None:
                 raise OrderNotFound(order_id)
             demand = details.stock_demand()
-            levels = {sku: self.stock.levels(sku) for sku in demand}
-            allocations, shortages = allocate(demand, levels)
             try:
+                if len(demand) > MAX_SKUS_PER_RESERVATION:
+                    return self._backorder(
+                        state,
+                        f"order has {len(demand)} stock-holding SKUs; "
+                        f"at most {MAX_SKUS_PER_RESERVATION} are reserved "
+                        "at once: split it",
+                        [],
+                    )
+                levels = {sku: self.stock.levels(sku) for sku in demand}
+                allocations, shortages = allocate(demand, levels)
                 if shortages:
                     reason = "insufficient stock: " + "; ".join(s.describe() for s in shortages)
-                    self.orders.apply(
-                        state,
-                        Change(
-                            event=EventType.ORDER_BACKORDERED,
-                            to_status=OrderStatus.BACKORDERED,
-                            actor=ACTOR,
-                            at=self.now(),
-                            detail={
-                                "reason": reason,
-                                "shortages": [s.model_dump() for s in shortages],
-                            },
-                            set_fields={"status_reason": reason},
-                        ),
-                    )
-                    return OrderStatus.BACKORDERED.value
+                    return self._backorder(state, reason, shortages)
                 return self._reserve(state, allocations).value
             except ConcurrentModification:
                 continue
             except TransactionConflict:
                 continue  # another order took the units we counted on: count again
         raise StockContention(f"could not reserve stock for {order_id}; retrying")
+
+    def _backorder(self, state: OrderState, reason: str, shortages: list[Shortage]) -> str:
+        self.orders.apply(
+            state,
+            Change(
+                event=EventType.ORDER_BACKORDERED,
+                to_status=OrderStatus.BACKORDERED,
+                actor=ACTOR,
+                at=self.now(),
+                detail={"reason": reason, "shortages": [s.model_dump() for s in shortages]},
+                set_fields={"status_reason": reason},
+            ),
+        )
+        return OrderStatus.BACKORDERED.value
 
     def _reserve(self, state: OrderState, allocations: list[Allocation]) -> OrderStatus:
         target = (
@@ -102,8 +123,11 @@ class FulfilmentService:
         return target
 
     def await_payment(self, order_id: str, task_token: str, window_seconds: int) -> None:
-        """Park the workflow's token, then settle: a payment may have arrived before we waited."""
-        state = self._load(order_id)
+        """Park the workflow's token, then settle: a payment may have arrived before we waited.
+
+        Everything after the token is parked reads the order afresh: a payment landing between
+        an earlier read and the park would otherwise be missed by both paths."""
+        self._load(order_id)
         self.orders.put_wait(
             order_id,
             PAYMENT_WAIT,
@@ -111,64 +135,88 @@ class FulfilmentService:
             at=self.now(),
             ttl=timedelta(seconds=window_seconds) + timedelta(days=1),
         )
-        self.payments.resume_if_paid(self.payments.settle(order_id, actor=ACTOR, known=state))
+        self.payments.settle(order_id, actor=ACTOR)
+        self.payments.resume_if_paid(order_id)
 
     def mark_ready_to_ship(self, order_id: str) -> str:
-        return self._move(order_id, OrderStatus.READY_TO_SHIP, EventType.ORDER_READY_TO_SHIP)
-
-    def release_stock(self, order_id: str, reason: str) -> int:
-        """Give back every reserved unit. Returns how many reservations were released."""
-
-        def release(state: OrderState) -> int:
-            if not state.reservations:
-                return 0
-            at = self.now()
-
-            def release_all(txn: Transaction) -> None:
-                for allocation in state.reservations:
-                    self.stock.release(txn, state.order_id, allocation, at=at)
-
-            held = [a.model_dump() for a in state.reservations]
-            self.orders.apply(
-                state,
-                Change(
-                    event=EventType.STOCK_RELEASED,
-                    actor=ACTOR,
-                    at=at,
-                    detail={"reason": reason, "reservations": held},
-                    set_fields={"reservations": []},
-                    also=release_all,
-                ),
-            )
-            return len(held)
-
-        return self._with_retries(order_id, release)
-
-    def cancel(self, order_id: str, reason: str) -> str:
-        return self._move(order_id, OrderStatus.CANCELLED, EventType.ORDER_CANCELLED, reason=reason)
-
-    def _move(
-        self, order_id: str, target: OrderStatus, event: EventType, reason: str | None = None
-    ) -> str:
-        """Move the order to `target` once; a repeat finds it there and changes nothing."""
-
         def move(state: OrderState) -> str:
-            if state.status is not target:
-                ensure_transition(state.status, target)
+            if state.status is not OrderStatus.READY_TO_SHIP:
+                ensure_transition(state.status, OrderStatus.READY_TO_SHIP)
                 self.orders.apply(
                     state,
                     Change(
-                        event=event,
-                        to_status=target,
+                        event=EventType.ORDER_READY_TO_SHIP,
+                        to_status=OrderStatus.READY_TO_SHIP,
                         actor=ACTOR,
                         at=self.now(),
-                        detail={"reason": reason} if reason else {},
-                        set_fields={"status_reason": reason} if reason else {},
                     ),
                 )
-            return target.value
+            return OrderStatus.READY_TO_SHIP.value
 
         return self._with_retries(order_id, move)
+
+    def cancel(self, order_id: str, reason: str) -> str:
+        """Cancel an order nothing was kept for, giving back its stock in the same change."""
+
+        def cancel(state: OrderState) -> str:
+            if state.status is not OrderStatus.CANCELLED:
+                ensure_transition(state.status, OrderStatus.CANCELLED)
+                self._cancel(state, reason)
+            return OrderStatus.CANCELLED.value
+
+        return self._with_retries(order_id, cancel)
+
+    def compensate(self, order_id: str, reason: str) -> Compensation:
+        """Undo a fulfilment that cannot go on, as far as undoing is right.
+
+        Racing the payment deadline is decided by the order's version: either the payment
+        made it paid first (carry on), or this cancels it first (the late payment is then
+        flagged for a refund). An order whose money was taken is never cancelled here."""
+
+        def undo(state: OrderState) -> Compensation:
+            if state.status is OrderStatus.CANCELLED:
+                return Compensation.CANCELLED
+            if state.status in _UNDOABLE:
+                self._cancel(state, reason)
+                return Compensation.CANCELLED
+            if reason == PAYMENT_TIMEOUT and state.status is OrderStatus.PAID:
+                return Compensation.PAID
+            if state.attention != reason:
+                self.orders.apply(
+                    state,
+                    Change(
+                        event=EventType.ORDER_NEEDS_ATTENTION,
+                        actor=ACTOR,
+                        at=self.now(),
+                        detail={"reason": reason},
+                        set_fields={"attention": reason},
+                    ),
+                )
+            return Compensation.NEEDS_ATTENTION
+
+        return self._with_retries(order_id, undo)
+
+    def _cancel(self, state: OrderState, reason: str) -> None:
+        at = self.now()
+        held = [a.model_dump() for a in state.reservations]
+
+        def release_all(txn: Transaction) -> None:
+            for allocation in state.reservations:
+                self.stock.release(txn, state.order_id, allocation, at=at)
+
+        self.orders.apply(
+            state,
+            Change(
+                event=EventType.STOCK_RELEASED if held else EventType.ORDER_CANCELLED,
+                then=(EventType.ORDER_CANCELLED,) if held else (),
+                to_status=OrderStatus.CANCELLED,
+                actor=ACTOR,
+                at=at,
+                detail={"reason": reason, **({"reservations": held} if held else {})},
+                set_fields={"status_reason": reason, "reservations": []},
+                also=release_all,
+            ),
+        )
 
     def _with_retries(self, order_id: str, act: Callable[[OrderState], T]) -> T:
         """Read the order and act on it; when someone changed it in between, read again."""

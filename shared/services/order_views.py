@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from shared.domain.order import Order, utc_iso
+from shared.domain.payment import PaymentDecision, PaymentStatus
 from shared.store.orders import (
     DETAILS_SK,
     ORDER_SK,
@@ -39,17 +40,22 @@ def list_row(item: Item) -> dict[str, Any]:
     }
 
 
-def payment_status(state: OrderState, payments: list[PaymentRecord]) -> str:
-    """One word for the order's money: paid, pending, failed, rejected, unpaid, not_required."""
-    if any(p.decision == "pays_order" for p in payments):
+def payment_status(  # noqa: PLR0911 - one return per word, in order of precedence
+    state: OrderState, payments: list[PaymentRecord]
+) -> str:
+    """One word for the order's money: paid, received (money in, not applied yet: e.g. the
+    order is backordered), pending, rejected, failed, unpaid, not_required."""
+    if any(p.decision == PaymentDecision.PAYS_ORDER for p in payments):
         return "paid"
     if not state.payment_required:
         return "not_required"
-    if any(p.status.value == "pending" for p in payments):
+    if any(p.status is PaymentStatus.SUCCEEDED and p.decision is None for p in payments):
+        return "received"
+    if any(p.status is PaymentStatus.PENDING for p in payments):
         return "pending"
     if any(p.decision is not None for p in payments):
         return "rejected"
-    if payments and all(p.status.value == "failed" for p in payments):
+    if payments and all(p.status is PaymentStatus.FAILED for p in payments):
         return "failed"
     return "unpaid"
 

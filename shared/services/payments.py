@@ -49,9 +49,10 @@ class PaymentService:
                 extra={"order_id": order_id, "payment_id": payment.payment_id},
             )
             return None
-        if changed and payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        if changed and self._worth_a_note(state, payment):
             state = self._note_attempt(state, payment, actor)
-        self.resume_if_paid(self.settle(order_id, actor=actor, known=state))
+        self.settle(order_id, actor=actor, known=state)
+        self.resume_if_paid(order_id)
         return order_id
 
     def settle(
@@ -59,8 +60,8 @@ class PaymentService:
     ) -> OrderState | None:
         """Decide every succeeded payment not decided yet, against the order's current state.
 
-        `known` is a state the caller just read: it saves the first read (if it is stale, the
-        versioned write fails and the next attempt reads afresh)."""
+        `known` is a state the caller read after the payment was recorded: it saves the first
+        read (if it is stale, the versioned write fails and the next attempt reads afresh)."""
         for _ in range(MAX_ATTEMPTS):
             state, known = known or self.orders.get(order_id), None
             if state is None:
@@ -74,15 +75,20 @@ class PaymentService:
             return state
         raise ConcurrentModification(f"order {order_id} kept changing while settling payments")
 
-    def resume_if_paid(self, state: OrderState | None) -> bool:
-        """If the order (as `settle` left it) is paid and its workflow waits, resume it."""
+    def resume_if_paid(self, order_id: str) -> bool:
+        """If the order is paid and its workflow waits for that, resume it.
+
+        Reads the order afresh: whoever called may have decided nothing itself while the
+        other path (webhook or workflow) made the order paid in between."""
+        state = self.orders.get(order_id)
         if state is None or state.status is not OrderStatus.PAID:
             return False
-        token = self.orders.get_wait(state.order_id, PAYMENT_WAIT)
+        token = self.orders.get_wait(order_id, PAYMENT_WAIT)
         if token is None:
             return False
-        resumed = self.workflow.resume(token, {"order_id": state.order_id, "paid": True})
-        self.orders.delete_wait(state.order_id, PAYMENT_WAIT)
+        resumed = self.workflow.resume(token, {"order_id": order_id, "paid": True})
+        # Only this token: a retried wait may already have parked a newer one.
+        self.orders.delete_wait(order_id, PAYMENT_WAIT, token)
         return resumed
 
     def _order_id(self, payment: PaymentEvent) -> str:
@@ -103,7 +109,7 @@ class PaymentService:
             "amount": payment.amount.model_dump(),
         }
 
-        def mark(decided: str, *, applied: bool) -> Change:
+        def mark(decided: PaymentDecision, *, applied: bool) -> Change:
             return Change(
                 event=EventType.PAYMENT_REJECTED,
                 actor=actor,
@@ -115,7 +121,7 @@ class PaymentService:
             )
 
         if decision is PaymentDecision.AMOUNT_MISMATCH:
-            change = mark("amount_mismatch", applied=False)
+            change = mark(PaymentDecision.AMOUNT_MISMATCH, applied=False)
             change.detail["expected"] = state.total.model_dump()
             return self.orders.apply(state, change)
         if state.status is OrderStatus.AWAITING_PAYMENT:
@@ -128,17 +134,31 @@ class PaymentService:
                     at=self.now(),
                     detail=summary,
                     also=lambda txn: self.orders.mark_payment(
-                        txn, state.order_id, payment, decision="pays_order", applied=True
+                        txn,
+                        state.order_id,
+                        payment,
+                        decision=PaymentDecision.PAYS_ORDER,
+                        applied=True,
                     ),
                 ),
             )
         if state.status in _ALREADY_PAID:
             # A second, different payment for a paid order: money to give back, not to keep.
-            return self.orders.apply(state, mark("already_paid_refund_needed", applied=False))
+            refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
+            return self.orders.apply(state, refund)
         if state.status is OrderStatus.CANCELLED:
-            return self.orders.apply(state, mark("order_cancelled_refund_needed", applied=False))
-        # received or backordered: the workflow settles it when it starts waiting for payment.
+            refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
+            return self.orders.apply(state, refund)
+        # received: the workflow settles it when it starts waiting for payment. backordered:
+        # the money stays undecided (and shows as received) until the order can go on.
         return state
+
+    @staticmethod
+    def _worth_a_note(state: OrderState, payment: PaymentEvent) -> bool:
+        """Attempts that will not pay the order right away still belong on its timeline."""
+        if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            return True
+        return state.status is OrderStatus.BACKORDERED
 
     def _note_attempt(self, state: OrderState, payment: PaymentEvent, actor: str) -> OrderState:
         try:

@@ -7,7 +7,7 @@ stored unless all three pass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -38,16 +38,22 @@ class WebhookReceipt:
 
 
 def authenticate(
-    adapter: WebhookAdapter, request: WebhookRequest, secrets: Mapping[str, Any]
+    adapter: WebhookAdapter,
+    request: WebhookRequest,
+    secrets: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
 ) -> None:
-    """Reject before anything else happens: too large (413), not signed by the provider (401)."""
+    """Reject before anything else happens: too large (413), not signed by the provider (401).
+
+    `secrets` may be a loader: it is called only for a request small enough to check, so an
+    oversized request never costs a Secrets Manager call."""
     if len(request.raw_body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(
             f"body is {len(request.raw_body)} bytes; the limit is {MAX_BODY_BYTES}"
         )
-    if not secrets.get("webhook_secret"):
+    loaded = secrets() if callable(secrets) else secrets
+    if not loaded.get("webhook_secret"):
         raise ProviderNotConfigured(f"{adapter.source} webhook secret is not configured")
-    adapter.verify(request, secrets)
+    adapter.verify(request, loaded)
 
 
 def record(

@@ -11,6 +11,7 @@ CHANNEL#<ch>#<ext> / ORDER  the channel key: its conditional put is the order de
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from shared.domain.errors import ConcurrentModification
 from shared.domain.events import EventType, TimelineEntry
 from shared.domain.money import Money
 from shared.domain.order import Order, OrderStatus, PaymentMethod, utc_iso
-from shared.domain.payment import STATUS_RANK, PaymentEvent, PaymentStatus
+from shared.domain.payment import STATUS_RANK, PaymentDecision, PaymentEvent, PaymentStatus
 from shared.domain.stock import Allocation
 from shared.store.schema import ALL_ORDERS_INDEX, STATUS_INDEX
 from shared.store.table import (
@@ -83,6 +84,7 @@ class OrderState:
     updated_at: str
     status_reason: str | None = None
     reservations: tuple[Allocation, ...] = ()
+    attention: str | None = None  # why a person must look at it, when automation stopped
 
     @classmethod
     def from_item(cls, item: Item) -> OrderState:
@@ -101,6 +103,7 @@ class OrderState:
             updated_at=item["updated_at"],
             status_reason=item.get("status_reason"),
             reservations=tuple(Allocation.model_validate(r) for r in item.get("reservations", [])),
+            attention=item.get("attention"),
         )
 
 
@@ -359,7 +362,12 @@ class OrderRepository:
 
     @staticmethod
     def mark_payment(
-        txn: Transaction, order_id: str, payment: PaymentRecord, *, decision: str, applied: bool
+        txn: Transaction,
+        order_id: str,
+        payment: PaymentRecord,
+        *,
+        decision: PaymentDecision,
+        applied: bool,
     ) -> int:
         """Within an order change: settle a payment's decision exactly once."""
         return txn.update(
@@ -367,7 +375,7 @@ class OrderRepository:
             payment_sk(payment.provider, payment.payment_id),
             "SET #decision = :decision, applied = :applied",
             condition="attribute_exists(PK) AND applied = :no AND attribute_not_exists(#decision)",
-            values={":decision": decision, ":applied": applied, ":no": False},
+            values={":decision": decision.value, ":applied": applied, ":no": False},
             names={"#decision": "decision"},
         )
 
@@ -390,8 +398,15 @@ class OrderRepository:
         item = self._table.get(order_pk(order_id), wait_sk(name), consistent=True)
         return item["task_token"] if item else None
 
-    def delete_wait(self, order_id: str, name: str) -> None:
-        self._table.delete(order_pk(order_id), wait_sk(name))
+    def delete_wait(self, order_id: str, name: str, token: str) -> None:
+        """Forget a wait, unless it now holds another token than the one used."""
+        with contextlib.suppress(ConditionFailed):
+            self._table.delete(
+                order_pk(order_id),
+                wait_sk(name),
+                condition="task_token = :token",
+                values={":token": token},
+            )
 
     # -- listing ----------------------------------------------------------------------------
     def list_page(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared import aws
+from shared.domain.errors import ConcurrentModification
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -269,8 +270,24 @@ class Table:
             raise
         return from_item(response["Attributes"])
 
-    def delete(self, pk: str, sk: str) -> None:
-        self.client.delete_item(TableName=self.name, Key=key(pk, sk))
+    def delete(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        request: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
+        if condition:
+            request["ConditionExpression"] = condition
+        if values:
+            request["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
+        try:
+            self.client.delete_item(**request)
+        except ClientError as error:
+            _raise_if_condition_failed(error)
+            raise
 
     def query(self, **request: Any) -> tuple[list[Item], dict[str, Any] | None]:
         response = self.client.query(TableName=self.name, **request)
@@ -301,7 +318,9 @@ class Table:
             reasons = [reason.get("Code", "None") for reason in cancellations]
             failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
             if not failed:
-                raise  # throttling or a conflicting transaction: let the caller's retry handle it
+                # Another transaction on the same items, or throttling: nothing is wrong with
+                # the request, it only has to be tried again (a retryable domain error).
+                raise ConcurrentModification(f"transaction cancelled: {reasons}") from error
             raise TransactionConflict(failed, reasons) from error
 
 

@@ -161,3 +161,28 @@ def test_webhook_functions_may_only_append_to_the_inbox(template: dict[str, Any]
         assert dynamodb == {"dynamodb:PutItem"}, prefix
         assert {a for a in actions if a.startswith("s3:")} == {"s3:PutObject"}, prefix
         assert not {a for a in actions if a.startswith("states:") or a.startswith("events:")}
+
+
+def test_every_retried_error_name_is_one_the_tasks_can_report() -> None:
+    """Step Functions matches a task's error by the exception's class name; a name nothing
+    raises would silently turn a transient failure into a cancellation."""
+    import boto3
+    import botocore.exceptions
+
+    from infra.constructs.fulfilment import TRANSIENT_ERRORS
+    from shared.domain import errors as domain_errors
+
+    aws_codes = {
+        name
+        for service in ("dynamodb", "stepfunctions")
+        for name in dir(boto3.client(service, region_name="eu-central-1").exceptions)
+    }
+    for name in TRANSIENT_ERRORS:
+        known = (
+            hasattr(domain_errors, name)
+            or name in aws_codes
+            or hasattr(botocore.exceptions, name)
+            or name in {"Lambda.TooManyRequestsException", "Lambda.Unknown", "Sandbox.Timedout"}
+        )
+        assert known, name
+    assert "ClientError" not in TRANSIENT_ERRORS  # would also retry permanent errors

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from shared.domain.errors import InvalidTransition
+from shared.domain.errors import ConcurrentModification, InvalidTransition
 from shared.domain.events import EventType
 from shared.domain.order import OrderStatus, PaymentMethod
 from shared.domain.payment import PaymentStatus
@@ -223,7 +225,6 @@ def test_a_failed_attempt_is_on_the_timeline_and_a_retry_can_still_pay(
 
 def test_payment_for_a_cancelled_order_is_flagged_for_refund(services: Services) -> None:
     order_id = awaiting_payment(services)
-    services.fulfilment.release_stock(order_id, "payment_timeout")
     services.fulfilment.cancel(order_id, "payment_timeout")
 
     services.payments.report(a_payment(order_id, 4900), actor="stripe")
@@ -259,19 +260,127 @@ def test_a_payment_for_an_unknown_order_is_kept_but_changes_no_order(
     assert len(services.orders.payments("ord_unknown")) == 1
 
 
-def test_compensation_releases_stock_and_cancels_once(services: Services) -> None:
+def test_an_unpaid_order_past_its_window_is_cancelled_with_its_stock_in_one_change(
+    services: Services,
+) -> None:
     order_id = awaiting_payment(services, units=3)
+    version = services.orders.get(order_id).version  # type: ignore[union-attr]
 
-    assert services.fulfilment.release_stock(order_id, "payment_timeout") == 1
-    assert services.fulfilment.release_stock(order_id, "payment_timeout") == 0
-    assert services.fulfilment.cancel(order_id, "payment_timeout") == "cancelled"
-    assert services.fulfilment.cancel(order_id, "payment_timeout") == "cancelled"
+    assert services.fulfilment.compensate(order_id, "payment_timeout") == "cancelled"
+    assert services.fulfilment.compensate(order_id, "payment_timeout") == "cancelled"
 
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.CANCELLED
+    assert state.version == version + 2 and state.reservations == ()
     level = services.stock.levels(MUG)[0]
     assert (level.on_hand, level.reserved, level.available) == (10, 0, 10)
-    events = timeline(services, order_id)
-    assert events.count(EventType.STOCK_RELEASED) == 1
-    assert events.count(EventType.ORDER_CANCELLED) == 1
+    assert timeline(services, order_id)[-2:] == [
+        EventType.STOCK_RELEASED,
+        EventType.ORDER_CANCELLED,
+    ]
+
+
+def test_a_payment_that_beats_the_deadline_carries_the_order_on(services: Services) -> None:
+    # Given the window closed while the payment webhook was already paying the order
+    order_id = awaiting_payment(services)
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+
+    outcome = services.fulfilment.compensate(order_id, "payment_timeout")
+
+    assert outcome == "paid"
+    assert status_of(services, order_id) is OrderStatus.PAID
+    assert services.stock.levels(MUG)[0].reserved == 1  # still held for the customer
+
+
+def test_a_paid_order_whose_step_failed_is_left_for_a_person_not_cancelled(
+    services: Services,
+) -> None:
+    order_id = awaiting_payment(services)
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+
+    first = services.fulfilment.compensate(order_id, "step_failed")
+    again = services.fulfilment.compensate(order_id, "step_failed")
+
+    assert first == again == "needs_attention"
+    assert status_of(services, order_id) is OrderStatus.PAID
+    assert timeline(services, order_id).count(EventType.ORDER_NEEDS_ATTENTION) == 1
+    assert services.stock.levels(MUG)[0].reserved == 1
+
+
+def test_a_payment_landing_while_the_wait_is_being_parked_still_resumes_the_workflow(
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the webhook pays the order after await_payment read it but before the token is
+    # parked (so the webhook finds no token to resume)
+    order_id = awaiting_payment(services)
+    park = services.orders.put_wait
+
+    def webhook_first(*args: Any, **kwargs: Any) -> None:
+        services.payments.report(a_payment(order_id, 4900), actor="stripe")
+        assert services.workflow.resumed == []
+        park(*args, **kwargs)
+
+    monkeypatch.setattr(services.orders, "put_wait", webhook_first)
+
+    services.fulfilment.await_payment(order_id, "token-1", 3600)
+
+    assert [token for token, _ in services.workflow.resumed] == ["token-1"]
+
+
+def test_a_newer_parked_token_survives_the_resume_of_an_older_one(services: Services) -> None:
+    order_id = awaiting_payment(services)
+    services.fulfilment.await_payment(order_id, "token-1", 3600)
+    services.orders.put_wait(order_id, "payment", "token-2", at=utc_now(), ttl=timedelta(hours=1))
+
+    services.orders.delete_wait(order_id, "payment", "token-1")
+
+    assert services.orders.get_wait(order_id, "payment") == "token-2"
+
+
+def test_a_payment_for_a_backordered_order_is_kept_visible(services: Services) -> None:
+    order_id = received(services, ("NOT-STOCKED", 1, 4900))
+    services.fulfilment.reserve_stock(order_id)
+
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+
+    assert status_of(services, order_id) is OrderStatus.BACKORDERED
+    assert timeline(services, order_id)[-1] is EventType.PAYMENT_RECORDED
+    (payment,) = services.orders.payments(order_id)
+    assert payment.decision is None  # undecided: it pays the order once stock comes
+
+
+def test_an_order_too_large_for_one_transaction_is_backordered_with_the_reason(
+    services: Services,
+) -> None:
+    lines = [(f"SKU-{n}", 1, 100) for n in range(60)]
+    for sku, _, _ in lines:
+        stock_up(services, sku, 5)
+    order_id = received(services, *lines)
+
+    assert services.fulfilment.reserve_stock(order_id) == "backordered"
+    state = services.orders.get(order_id)
+    assert state is not None and "60 stock-holding SKUs" in (state.status_reason or "")
+
+
+def test_a_transaction_lost_to_another_is_a_retryable_concurrent_modification(
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conflict = ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+            "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+        },
+        "TransactWriteItems",
+    )
+
+    def conflicted(**_: Any) -> None:
+        raise conflict
+
+    monkeypatch.setattr(services.table.client, "transact_write_items", conflicted)
+    with pytest.raises(ConcurrentModification):
+        services.table.transact([{"ConditionCheck": {}}])
 
 
 def test_ready_to_ship_only_from_paid(services: Services) -> None:

@@ -62,6 +62,7 @@ def test_event_types_are_the_published_detail_types() -> None:
         "OrderReadyToShip",
         "StockReleased",
         "OrderCancelled",
+        "OrderNeedsAttention",
     }
 
 

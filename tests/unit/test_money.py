@@ -114,19 +114,3 @@ def test_total_of_sums_and_refuses_a_foreign_amount() -> None:
     assert total_of([], "USD") == Money.zero("USD")
     with pytest.raises(CurrencyMismatch):
         total_of([*amounts, Money(amount=1, currency="EUR")], "USD")
-
-
-@pytest.mark.parametrize(
-    ("amount", "rate", "share"),
-    [
-        (1000, "23", 230),
-        (1, "50", 1),  # 0.5 rounds half-up to 1
-        (3, "50", 2),  # 1.5 -> 2
-        (10, "5", 1),  # 0.5 -> 1, not banker's 0
-        (12345, "8.5", 1049),  # 1049.325 -> 1049
-        (-3, "50", -2),  # half away from zero
-    ],
-)
-def test_percent_rounds_half_up_to_the_minor_unit(amount: int, rate: str, share: int) -> None:
-    result = Money(amount=amount, currency="EUR").percent(Decimal(rate))
-    assert result == Money(amount=share, currency="EUR")

@@ -106,10 +106,15 @@ def test_an_order_needs_at_least_one_line() -> None:
         order(lines=[])
 
 
-@pytest.mark.parametrize("sku", ["has space", "has#hash", ""])
-def test_skus_cannot_hold_whitespace_or_hash(sku: str) -> None:
+@pytest.mark.parametrize("sku", [" leading", "trailing ", "tab\tinside", "", "x" * 256])
+def test_skus_are_trimmed_printable_text_of_sane_length(sku: str) -> None:
     with pytest.raises(ValidationError):
         line(1, sku)
+
+
+@pytest.mark.parametrize("sku", ["MUG 350 ML", "A/B#2", "Kubek-Kraków", "x" * 255])
+def test_skus_are_what_shops_write(sku: str) -> None:
+    assert line(1, sku).sku == sku
 
 
 @pytest.mark.parametrize(

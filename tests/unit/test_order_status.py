@@ -13,7 +13,6 @@ from shared.domain.order import (
     OrderStatus,
     can_transition,
     ensure_transition,
-    statuses_that_can_become,
 )
 
 S = OrderStatus
@@ -70,31 +69,6 @@ def test_delivered_and_cancelled_are_the_terminal_statuses() -> None:
     assert frozenset({S.DELIVERED, S.CANCELLED}) == TERMINAL_STATUSES
     for terminal, target in itertools.product(TERMINAL_STATUSES, OrderStatus):
         assert not can_transition(terminal, target)
-
-
-def test_every_non_terminal_status_before_shipping_can_be_cancelled() -> None:
-    assert statuses_that_can_become(S.CANCELLED) == frozenset(
-        {S.RECEIVED, S.AWAITING_PAYMENT, S.PAID, S.BACKORDERED, S.READY_TO_SHIP}
-    )
-
-
-@pytest.mark.parametrize(
-    ("target", "sources"),
-    [
-        (S.PAID, {S.AWAITING_PAYMENT}),
-        (S.READY_TO_SHIP, {S.RECEIVED, S.PAID, S.BACKORDERED}),
-        (S.RECEIVED, set()),
-    ],
-)
-def test_statuses_that_can_become_inverts_the_machine(
-    target: OrderStatus, sources: set[OrderStatus]
-) -> None:
-    assert statuses_that_can_become(target) == frozenset(sources)
-
-
-def test_statuses_that_can_become_agrees_with_can_transition() -> None:
-    for current, target in itertools.product(OrderStatus, OrderStatus):
-        assert (current in statuses_that_can_become(target)) == can_transition(current, target)
 
 
 def test_every_status_is_reachable_from_received() -> None:

@@ -70,8 +70,8 @@ P = PaymentStatus
         ([payment(P.FAILED), payment(P.SUCCEEDED, "pays_order", "pi_2")], True, "paid"),
         # a retry still pending after a failure is pending, not failed
         ([payment(P.FAILED), payment(P.PENDING, payment_id="pi_2")], True, "pending"),
-        # a succeeded payment not decided yet (order still received) is not paid yet
-        ([payment(P.SUCCEEDED)], True, "unpaid"),
+        # money in but not applied yet (order still received, or backordered): received
+        ([payment(P.SUCCEEDED)], True, "received"),
         # a COD order with a stray rejected payment still needs no payment
         ([payment(P.SUCCEEDED, "amount_mismatch")], False, "not_required"),
     ],

@@ -283,11 +283,19 @@ def test_wrong_types_in_the_order_are_malformed(
         ADAPTER.parse(delivery({**shopify_order, field: value}))
 
 
-def test_a_sku_with_a_hash_is_malformed(shopify_order: dict[str, Any]) -> None:
+def test_a_sku_with_control_characters_is_malformed(shopify_order: dict[str, Any]) -> None:
     document = copy.deepcopy(shopify_order)
-    document["line_items"][0]["sku"] = "IPOD#GREEN"
+    document["line_items"][0]["sku"] = "IPOD\u0007GREEN"
     with pytest.raises(MalformedWebhook, match="order 450789469"):
         ADAPTER.parse(delivery(document))
+
+
+def test_skus_with_spaces_and_hashes_are_kept_as_written(shopify_order: dict[str, Any]) -> None:
+    document = copy.deepcopy(shopify_order)
+    document["line_items"][0]["sku"] = "IPOD 8GB #GREEN"
+    parsed = ADAPTER.parse(delivery(document))
+    assert isinstance(parsed.event, OrderReceived)
+    assert parsed.event.order.lines[0].sku == "IPOD 8GB #GREEN"
 
 
 @pytest.mark.parametrize("missing", ["X-Shopify-Webhook-Id", "X-Shopify-Topic"])
