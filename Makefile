@@ -9,7 +9,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-STACK := orderhub-dev
+STAGE ?= dev
+STACK := orderhub-$(STAGE)
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
@@ -40,7 +41,7 @@ help:
 	@echo "make lint     ruff + mypy"
 	@echo "make synth    cdk synth with bundled Lambda packages, cdk-nag and cfn-lint"
 	@echo "make bench    cold starts, warm compute, AWS calls and cost per order, package sizes"
-	@echo "make deploy   cdk deploy to the AWS account in your environment (needs credentials)"
+	@echo "make deploy   cdk deploy to the AWS account in your environment (STAGE=dev by default)"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -76,7 +77,7 @@ format: setup
 
 synth: setup
 	rm -rf cdk.out
-	$(PY) -m infra.app
+	ORDERHUB_STAGE=$(STAGE) $(PY) -m infra.app
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/$(STACK).template.json
 	echo "synth ok: cdk.out/$(STACK).template.json (cdk-nag AwsSolutions and cfn-lint clean)"
 
@@ -85,13 +86,16 @@ node_modules/.bin/cdk: package.json package-lock.json
 	touch $@
 
 deploy: setup node_modules/.bin/cdk
-	node_modules/.bin/cdk deploy $(STACK) $(CDK_ARGS)
+	node_modules/.bin/cdk deploy $(STACK) -c orderhub:stage=$(STAGE) $(CDK_ARGS)
 
 bench: setup
 	$(PY) -m tests.bench
 
 api-key: setup
 	$(PY) -m infra.admin create-api-key --stack $(STACK) $(ARGS)
+
+admin: setup
+	$(PY) -m infra.admin $(ARGS) --stack $(STACK)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .build cdk.out node_modules

@@ -2,33 +2,35 @@
 
 python -m infra.admin create-api-key --stack orderhub-dev --name erp --scopes orders:read
 python -m infra.admin revoke-api-key --stack orderhub-dev --key ohk_...
+python -m infra.admin failed-webhooks --stack orderhub-dev
+python -m infra.admin replay-webhook --stack orderhub-dev --source stripe --event-id evt_...
+python -m infra.admin show-webhook --stack orderhub-dev --source shopify --event-id <id>
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import Any
 
 import boto3
 
 from shared.services.clock import utc_now
 from shared.store.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key, hash_key
+from shared.store.inbox import InboxRepository, raw_body_of
 from shared.store.table import Table
 
 
-def table_of(stack: str) -> Table:
-    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0][
-        "Outputs"
-    ]
-    name = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "TableName")
-    return Table(name)
+def outputs_of(stack: str) -> dict[str, str]:
+    described = boto3.client("cloudformation").describe_stacks(StackName=stack)
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0]["Outputs"]}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.admin")
     commands = parser.add_subparsers(dest="command", required=True)
-    create = commands.add_parser("create-api-key")
-    create.add_argument("--stack", required=True)
+    create = commands.add_parser("create-api-key", help="print a new key once; stored hashed")
     create.add_argument("--name", required=True, help="who uses the key, e.g. erp")
     create.add_argument(
         "--scopes",
@@ -36,25 +38,71 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated, from {sorted(ALL_SCOPES)}",
     )
     revoke = commands.add_parser("revoke-api-key")
-    revoke.add_argument("--stack", required=True)
     revoke.add_argument("--key", required=True)
-    args = parser.parse_args(argv)
-    table = table_of(args.stack)
+    commands.add_parser("failed-webhooks", help="deliveries whose processing failed")
+    for name in ("replay-webhook", "show-webhook"):
+        command = commands.add_parser(name)
+        command.add_argument("--source", required=True, help="shopify, stripe, ...")
+        command.add_argument("--event-id", required=True)
+    for command in commands.choices.values():
+        command.add_argument("--stack", required=True, help="e.g. orderhub-dev")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    table = Table(outputs_of(args.stack)["TableName"])
+    inbox = InboxRepository(table)
     if args.command == "create-api-key":
         key = generate_key()
         scopes = frozenset(s.strip() for s in args.scopes.split(",") if s.strip())
         ApiKeyRepository(table).create(key, name=args.name, scopes=scopes, at=utc_now())
         print(key)
         print("stored hashed: this is the only time the key is shown", file=sys.stderr)
-        return 0
-    table.update(
-        f"APIKEY#{hash_key(args.key)}",
-        "APIKEY",
-        "SET revoked = :yes",
-        condition="attribute_exists(PK)",
-        values={":yes": True},
-    )
-    print("revoked", file=sys.stderr)
+    elif args.command == "revoke-api-key":
+        table.update(
+            f"APIKEY#{hash_key(args.key)}",
+            "APIKEY",
+            "SET revoked = :yes",
+            condition="attribute_exists(PK)",
+            values={":yes": True},
+        )
+        print("revoked (containers stop accepting it within a minute)", file=sys.stderr)
+    elif args.command == "failed-webhooks":
+        for failure in inbox.failures():
+            print(
+                json.dumps(
+                    {
+                        k: failure[k]
+                        for k in ("source", "event_id", "attempts", "failed_at", "last_error")
+                    }
+                )
+            )
+    elif args.command == "replay-webhook":
+        if not inbox.replay(args.source, args.event_id):
+            print("no such delivery (expired after the inbox retention?)", file=sys.stderr)
+            return 1
+        print("replayed: the delivery is processed again", file=sys.stderr)
+    else:
+        item = inbox.get(args.source, args.event_id)
+        if item is None:
+            print("no such delivery", file=sys.stderr)
+            return 1
+        bucket = outputs_of(args.stack)["DocumentsBucket"]
+        s3 = boto3.client("s3")
+
+        def blob(key: str) -> Any:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+        body = raw_body_of(item, blob)
+        print(
+            json.dumps(
+                {k: v for k, v in item.items() if k not in ("raw_zlib", "envelope_zlib")},
+                default=str,
+                indent=2,
+            )
+        )
+        sys.stdout.write((body or b"").decode("utf-8", "replace") + "\n")
     return 0
 
 

@@ -44,7 +44,8 @@ def build_app(
 def main() -> None:
     # Under the CDK CLI, CDK_OUTDIR says where to write; run directly, write ./cdk.out.
     outdir = None if "CDK_OUTDIR" in os.environ else ROOT / "cdk.out"
-    app, _ = build_app(outdir=outdir)
+    stage = os.environ.get("ORDERHUB_STAGE")  # `make synth STAGE=prod`; the CLI uses -c
+    app, _ = build_app({"orderhub:stage": stage} if stage else None, outdir=outdir)
     app.synth()
 
 

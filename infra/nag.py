@@ -53,6 +53,11 @@ def acknowledge(scope: IConstruct, *rules: str) -> None:
     )
 
 
+def acknowledge_evidence(scope: IConstruct, rule: str, reason: str) -> None:
+    """For findings whose evidence names a resource only known at synth (a stage's names)."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=_PREFIX + rule, reason=reason))
+
+
 def apply_nag(app: App, stack: Stack) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     acknowledge(stack, *STACK_WIDE)

@@ -57,6 +57,7 @@ class OrderhubStack(Stack):
                     description=f"Put {provider}'s webhook secret here as webhook_secret",
                 )
         CfnOutput(self, "TableName", value=storage.table.table_name)
+        CfnOutput(self, "DocumentsBucket", value=storage.documents.bucket_name)
         CfnOutput(self, "EventBusName", value=domain_events.bus.event_bus_name)
         CfnOutput(self, "StateMachineArn", value=fulfilment.state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)

@@ -15,6 +15,8 @@ class Workflow(Protocol):
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool: ...
 
+    def exists(self, order_id: str) -> bool: ...
+
 
 # A token whose task already finished, timed out or never existed: nothing left to resume.
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
@@ -27,8 +29,9 @@ class StepFunctionsWorkflow:
     def start(self, order_id: str, payload: dict[str, Any]) -> bool:
         """Start the execution named after the order. False: it was started before.
 
-        The name is the idempotency key: Step Functions refuses a second execution of the same
-        name for 90 days, so a redelivered or replayed order never runs twice.
+        The name is the idempotency key: a second start of the same name never runs a second
+        execution (refused, or for a running one with the same input, answered as the same
+        execution), so a redelivered or replayed order never runs twice.
         """
         try:
             aws.stepfunctions().start_execution(
@@ -36,6 +39,17 @@ class StepFunctionsWorkflow:
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+    def exists(self, order_id: str) -> bool:
+        """Whether the order's execution was ever started (running or finished, 90 days)."""
+        arn = self._arn.replace(":stateMachine:", ":execution:") + f":{order_id}"
+        try:
+            aws.stepfunctions().describe_execution(executionArn=arn)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
                 return False
             raise
         return True

@@ -23,9 +23,10 @@ from shared.config import Settings
 from shared.domain.events import OrderReceived
 from shared.event_bus import EventBridgePublisher
 from shared.observability import logger, metrics
+from shared.services.clock import utc_now
 from shared.services.order_intake import OrderIntake
 from shared.services.payments import PaymentService
-from shared.store.inbox import envelope_of
+from shared.store.inbox import InboxRepository, envelope_of
 from shared.store.orders import OrderRepository, timeline_entry_of
 from shared.store.table import Item, Table, from_item
 from shared.workflow import StepFunctionsWorkflow
@@ -50,6 +51,7 @@ class Reactions:
             payment_window_seconds=settings.payment_window_seconds,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
+        self.inbox = InboxRepository(Table(settings.table_name))
 
     def on_inbox(self, image: Item) -> None:
         event = envelope_of(image).event
@@ -83,7 +85,14 @@ def handle_record(record: DynamoDBRecord) -> None:
     image = from_item(raw["dynamodb"]["NewImage"])
     react = reactions(StreamRouterSettings.load())
     if image["SK"] == "INBOX" and image.get("status") == "accepted":
-        react.on_inbox(image)
+        try:
+            react.on_inbox(image)
+        except Exception as error:
+            # Stream retries and the DLQ see only sequence numbers; this names the delivery.
+            react.inbox.record_failure(
+                image["source"], image["event_id"], f"{type(error).__name__}: {error}", at=utc_now()
+            )
+            raise
     elif image["SK"].startswith("EVENT#"):
         react.on_timeline(image)
 

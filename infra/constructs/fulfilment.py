@@ -21,6 +21,7 @@ from infra.config import StageConfig
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import RETENTION, PythonFunction
+from infra.nag import acknowledge_evidence
 
 # Errors worth another attempt: lost races and AWS hiccups, named as the task reports them
 # (a Lambda error's name is the exception's class name: botocore raises one class per AWS
@@ -131,6 +132,32 @@ class Fulfilment(Construct):
                 "states:SendTaskHeartbeat",
             ],
             resource_arns=[self.state_machine_arn],
+        )
+
+    def grant_describe_executions(self, function: PythonFunction) -> None:
+        """Lets a function ask whether an order's execution exists (executions are named after
+        orders, so the grant covers this state machine's executions, and only those)."""
+        stack = Stack.of(self)
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Grant.add_to_principal(
+            grantee=function.function,
+            actions=["states:DescribeExecution"],
+            resource_arns=[executions],
+        )
+        evidence = (
+            "IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+            f"execution:{self.state_machine_name}:*]"
+        )
+        acknowledge_evidence(
+            function,
+            evidence,
+            "DescribeExecution on this state machine's executions only; their names are "
+            "order ids, not known in advance.",
         )
 
     def _task(

@@ -96,6 +96,7 @@ class OrderProcessing(Construct):
         )
         storage.grant_index_query(self.reconciler.function)
         fulfilment.state_machine.grant_start_execution(self.reconciler.function)
+        fulfilment.grant_describe_executions(self.reconciler)
         reconcile_dlq = monitoring.dead_letter_queue("ReconcileDLQ", purpose="the reconciler")
         events.Rule(
             self,

@@ -41,9 +41,9 @@ class Reconciler:
                 if item["received_at"] > cutoff:
                     continue  # young orders are still on their normal path
                 order_id = item["order_id"]
-                if self.workflow.start(
-                    order_id, workflow_input(order_id, self.payment_window_seconds)
-                ):
-                    restarted.append(order_id)
+                if self.workflow.exists(order_id):
+                    continue  # running (e.g. retrying its reservation): not stuck
+                self.workflow.start(order_id, workflow_input(order_id, self.payment_window_seconds))
+                restarted.append(order_id)
             if start_key is None:
                 return restarted

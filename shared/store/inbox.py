@@ -22,6 +22,7 @@ INBOX_SK = "INBOX"
 # Compressed raw bodies above this go to S3 so the item stays far below DynamoDB's 400 KB limit.
 MAX_INLINE_RAW_BYTES = 64 * 1024
 MAX_READABLE_ENVELOPE_BYTES = 96 * 1024
+FAILED_PK = "INBOX#FAILED"
 
 
 class InboxStatus(StrEnum):
@@ -100,7 +101,46 @@ class InboxRepository:
         return True
 
     def get(self, source: str, event_id: str) -> Item | None:
-        return self._table.get(inbox_pk(source, event_id), INBOX_SK)
+        return self._table.get(inbox_pk(source, event_id), INBOX_SK, consistent=True)
+
+    # -- failures and replay -------------------------------------------------------------------
+    def record_failure(self, source: str, event_id: str, error: str, *, at: datetime) -> None:
+        """Remember that processing a stored delivery failed (each attempt). Written only on
+        failure, so it costs nothing on the happy path; stream records expire after 24 hours,
+        this list does not, and `replay` works from it."""
+        self._table.update(
+            FAILED_PK,
+            f"{source}#{event_id}",
+            "SET #type = :type, #source = :source, event_id = :event, last_error = :error, "
+            "failed_at = :at ADD attempts :one",
+            values={
+                ":type": "inbox_failure",
+                ":source": source,
+                ":event": event_id,
+                ":error": error[:1000],
+                ":at": utc_iso(at),
+                ":one": 1,
+            },
+            names={"#type": "type", "#source": "source"},
+        )
+
+    def failures(self) -> list[Item]:
+        return self._table.query_all(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": FAILED_PK}},
+        )
+
+    def replay(self, source: str, event_id: str) -> bool:
+        """Process a stored delivery again: delete the item and put it back unchanged, so the
+        stream sees a new INSERT. Every effect downstream is idempotent, so replaying something
+        that already took effect changes nothing. False: no such delivery (expired)."""
+        item = self.get(source, event_id)
+        if item is None:
+            return False
+        self._table.delete(inbox_pk(source, event_id), INBOX_SK)
+        self._table.put(item, condition="attribute_not_exists(PK)")
+        self._table.delete(FAILED_PK, f"{source}#{event_id}")
+        return True
 
 
 def envelope_of(item: Item) -> InboundEnvelope:
@@ -110,6 +150,9 @@ def envelope_of(item: Item) -> InboundEnvelope:
     return InboundEnvelope.model_validate_json(item["envelope"])
 
 
-def raw_body_of(item: Item) -> bytes | None:
+def raw_body_of(item: Item, blob_reader: Callable[[str], bytes] | None = None) -> bytes | None:
+    """The exact bytes the provider sent; from S3 (`blob_reader`) when they were large."""
     data = item.get("raw_zlib")
+    if data is None and "raw_blob_key" in item and blob_reader is not None:
+        data = blob_reader(item["raw_blob_key"])
     return zlib.decompress(data) if data is not None else None

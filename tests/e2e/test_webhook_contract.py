@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import httpx
 
-from infra.local.provider_simulators import ShopifySimulator, SignedRequest, StripeSimulator
+from infra.local.provider_simulators import Line, ShopifySimulator, SignedRequest, StripeSimulator
 from infra.local.stack import EmbeddedStack
+from tests.conftest import eventually
 
 
 def test_duplicates_tampering_and_bad_bodies(
     http: httpx.Client, shopify: ShopifySimulator, embedded: EmbeddedStack
 ) -> None:
-    delivery = shopify.webhook(
-        "orders/create", shopify.order(8900000001, []), webhook_id="e2e-contract"
+    line = Line("MUG-KRAKOW-350", "Kubek", 1, "49.00")
+    valid = shopify.webhook(
+        "orders/create", shopify.order(8900000002, [line]), webhook_id="e2e-contract-ok"
     )
+    first, again = valid.send(http), valid.send(http)
+    assert (first.json()["status"], again.json()["status"]) == ("accepted", "duplicate")
+
     # An order without lines is not an order: 400, named, and nothing stored.
-    empty = delivery.send(http)
-    assert empty.status_code == 400
-    assert empty.json()["error"]["code"] == "malformed_body"
-    assert "line" in empty.json()["error"]["message"]
+    empty = shopify.webhook("orders/create", shopify.order(8900000001, []))
+    response = empty.send(http)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_body"
+    assert "line" in response.json()["error"]["message"]
 
     tampered = shopify.webhook("orders/create", {"id": 1}).tampered().send(http)
     assert tampered.status_code == 401
@@ -30,14 +36,23 @@ def test_duplicates_tampering_and_bad_bodies(
     }
 
     unsigned = SignedRequest(
-        delivery.path,
-        delivery.body,
-        {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "u1"},
+        valid.path, valid.body, {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "u1"}
     )
     assert unsigned.send(http).status_code == 401
 
-    huge = shopify.webhook("orders/create", {"pad": "x" * (1024 * 1024 + 10)})
+    huge = shopify.webhook(
+        "orders/create", shopify.order(8900000003, [line]) | {"note": "x" * (1024 * 1024)}
+    )
     assert huge.send(http).status_code == 413
+
+    def stored(external_id: int) -> list[object]:
+        listing = http.get(
+            "/api/v1/orders", params={"channel": "shopify", "external_id": str(external_id)}
+        )
+        return list(listing.json()["items"])
+
+    eventually(lambda: stored(8900000002))  # the accepted one arrives...
+    assert stored(8900000001) == [] and stored(8900000003) == []  # ...the refused ones never
 
 
 def test_stripe_signatures_are_checked_with_the_right_secret(

@@ -12,6 +12,9 @@ from cfnlint.api import ManualArgs, lint
 from infra.bundling import build_package
 from infra.nag import REASONS
 
+# Reasons kept for findings this stack does not draw (none today).
+_UNUSED_HERE: set[str] = set()
+
 
 def test_cfn_lint_finds_nothing(template: dict[str, Any]) -> None:
     matches = lint(
@@ -31,8 +34,8 @@ def test_cdk_nag_runs_at_synth_and_every_acknowledgement_has_a_reason(tmp_path: 
     assert report["violations"] == []
     suppressed = report["suppressedViolations"]
     assert suppressed, "the report lists what was acknowledged"
-    assert all(v["reason"] in REASONS.values() for v in suppressed)
-    assert all(len(reason) > 60 for reason in REASONS.values())
+    assert all(len(v["reason"]) > 60 for v in suppressed), "every acknowledgement says why"
+    assert {v["reason"] for v in suppressed} >= set(REASONS.values()) - _UNUSED_HERE
 
 
 def test_a_lambda_package_is_built_without_docker_for_arm64(tmp_path: Path) -> None:

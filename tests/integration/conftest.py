@@ -74,6 +74,9 @@ class RecordingWorkflow:
         self.started[order_id] = payload
         return True
 
+    def exists(self, order_id: str) -> bool:
+        return order_id in self.started
+
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         if task_token in self.finished_tokens:
             return False

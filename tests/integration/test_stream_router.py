@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infra.local.streams import as_lambda_record
 from shared.domain.events import InboundEnvelope, OrderReceived, PaymentReported
@@ -137,3 +138,40 @@ def test_timeline_entries_become_domain_events(router_env: Table) -> None:
     )
     assert detail["event_id"].endswith("/1") and detail["schema_version"] == 1
     assert detail["status"] == "received"
+
+
+def test_a_failing_delivery_is_listed_and_a_replay_processes_it_again(router_env: Table) -> None:
+    from functions.stream_router.handler import lambda_handler
+
+    inbox = InboxRepository(router_env)
+    early = a_payment(None, 4900, shopify_order="5770099999")  # its order is not here yet
+    accepted(inbox, "paid-early", InboundEnvelope(event=PaymentReported(payment=early)))
+    delivery = [
+        r
+        for r in stream_records(router_env)
+        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#test#paid-early"
+    ]
+    for _ in range(2):  # the first attempt and a retry; a batch failing whole raises
+        with pytest.raises(BatchProcessingError):
+            lambda_handler({"Records": delivery}, FakeContext())
+
+    (failure,) = inbox.failures()
+    assert (failure["source"], failure["event_id"], failure["attempts"]) == (
+        "test",
+        "paid-early",
+        2,
+    )
+    assert failure["last_error"].startswith("OrderNotYetKnown")
+
+    seen = len(stream_records(router_env))
+    assert inbox.replay("test", "paid-early")
+
+    replayed = [
+        r["eventName"]
+        for r in stream_records(router_env)[seen:]
+        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#test#paid-early"
+    ]
+    assert replayed == ["REMOVE", "INSERT"]  # the INSERT is what the stream router reacts to
+    assert inbox.failures() == []
+    assert inbox.get("test", "paid-early") is not None
+    assert not inbox.replay("test", "never-stored")
