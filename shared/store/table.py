@@ -120,6 +120,20 @@ def key(pk: str, sk: str) -> dict[str, AttributeValue]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
+def _add_expressions(
+    request: dict[str, Any],
+    condition: str | None,
+    values: Mapping[str, Any] | None,
+    names: Mapping[str, str] | None,
+) -> None:
+    if condition:
+        request["ConditionExpression"] = condition
+    if values:
+        request["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
+    if names:
+        request["ExpressionAttributeNames"] = dict(names)
+
+
 @dataclass
 class Transaction:
     """Collects TransactWriteItems actions; `commit` maps cancellations to TransactionConflict."""
@@ -135,7 +149,7 @@ class Transaction:
         names: Mapping[str, str] | None = None,
     ) -> int:
         action: dict[str, Any] = {"TableName": self.table.name, "Item": to_item(item)}
-        self._conditions(action, condition, values, names)
+        _add_expressions(action, condition, values, names)
         return self._add({"Put": action})
 
     def update(
@@ -153,7 +167,7 @@ class Transaction:
             "Key": key(pk, sk),
             "UpdateExpression": expression,
         }
-        self._conditions(action, condition, values, names)
+        _add_expressions(action, condition, values, names)
         return self._add({"Update": action})
 
     def delete(
@@ -166,7 +180,7 @@ class Transaction:
         names: Mapping[str, str] | None = None,
     ) -> int:
         action: dict[str, Any] = {"TableName": self.table.name, "Key": key(pk, sk)}
-        self._conditions(action, condition, values, names)
+        _add_expressions(action, condition, values, names)
         return self._add({"Delete": action})
 
     def condition_check(
@@ -178,7 +192,7 @@ class Transaction:
         names: Mapping[str, str] | None = None,
     ) -> int:
         action: dict[str, Any] = {"TableName": self.table.name, "Key": key(pk, sk)}
-        self._conditions(action, condition, values, names)
+        _add_expressions(action, condition, values, names)
         return self._add({"ConditionCheck": action})
 
     def commit(self) -> None:
@@ -187,20 +201,6 @@ class Transaction:
     def _add(self, action: dict[str, Any]) -> int:
         self.actions.append(action)
         return len(self.actions) - 1
-
-    @staticmethod
-    def _conditions(
-        action: dict[str, Any],
-        condition: str | None,
-        values: Mapping[str, Any] | None,
-        names: Mapping[str, str] | None,
-    ) -> None:
-        if condition:
-            action["ConditionExpression"] = condition
-        if values:
-            action["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
-        if names:
-            action["ExpressionAttributeNames"] = dict(names)
 
 
 class Table:
@@ -229,11 +229,9 @@ class Table:
         values: Mapping[str, Any] | None = None,
     ) -> None:
         request: dict[str, Any] = {"TableName": self.name, "Item": to_item(item)}
+        _add_expressions(request, condition, values, None)
         if condition:
-            request["ConditionExpression"] = condition
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if values:
-            request["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
         try:
             self.client.put_item(**request)
         except ClientError as error:
@@ -256,13 +254,9 @@ class Table:
             "UpdateExpression": expression,
             "ReturnValues": "ALL_NEW",
         }
+        _add_expressions(request, condition, values, names)
         if condition:
-            request["ConditionExpression"] = condition
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if values:
-            request["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
-        if names:
-            request["ExpressionAttributeNames"] = dict(names)
         try:
             response = self.client.update_item(**request)
         except ClientError as error:
@@ -279,10 +273,7 @@ class Table:
         values: Mapping[str, Any] | None = None,
     ) -> None:
         request: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
-        if condition:
-            request["ConditionExpression"] = condition
-        if values:
-            request["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
+        _add_expressions(request, condition, values, None)
         try:
             self.client.delete_item(**request)
         except ClientError as error:
