@@ -14,13 +14,16 @@ from typing import Any
 import pytest
 
 from infra.local.stack import EmbeddedStack
-from shared.domain.events import InboundEnvelope, OrderReceived, PaymentReported
+from shared.domain.events import EventType, InboundEnvelope, OrderReceived, PaymentReported
 from shared.domain.order import OrderStatus, PaymentMethod
 from shared.services.clock import utc_now
+from shared.services.fulfilment import FulfilmentService
+from shared.services.payments import PaymentService
 from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
-from shared.store.orders import OrderRepository
+from shared.store.orders import Change, OrderRepository
 from shared.store.stock import StockRepository
 from shared.store.table import Table
+from shared.workflow import StepFunctionsWorkflow
 from tests.builders import a_payment, an_order
 from tests.conftest import eventually
 
@@ -193,10 +196,6 @@ def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
     # MarkReadyToShip meets a cancelled order (InvalidTransition, not retried).
     state = repo.get(order_id)
     assert state is not None
-    from shared.services.fulfilment import FulfilmentService
-    from shared.services.payments import PaymentService
-    from shared.workflow import StepFunctionsWorkflow
-
     workflow = StepFunctionsWorkflow(stack.state_machine_arn)
     steps = FulfilmentService(
         orders=repo,
@@ -289,3 +288,54 @@ def test_domain_events_reach_the_event_bus(stack: EmbeddedStack) -> None:
         return set(seen)
 
     eventually(collected, lambda types: {"OrderReceived", "StockReserved"} <= types)
+
+
+def test_a_payment_that_beats_the_deadline_carries_the_order_to_ready_to_ship(
+    stack: EmbeddedStack,
+) -> None:
+    repo = orders(stack)
+    order_id = repo.create(
+        f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
+    )
+    start(stack, order_id, window_seconds=2)
+    eventually(lambda: repo.get_wait(order_id, "payment"))
+    # The payment lands at the last moment: the order is paid, but the resume never reaches
+    # the workflow before its timeout fires.
+    state = repo.get(order_id)
+    assert state is not None
+    repo.apply(
+        state,
+        Change(event=EventType.ORDER_PAID, to_status=OrderStatus.PAID, actor="test", at=utc_now()),
+    )
+
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert states_entered(stack, order_id)[-5:] == [
+        "AwaitPayment",
+        "PaymentTimedOut",
+        "Compensate",
+        "AfterCompensation",
+        "MarkReadyToShip",
+    ]
+    assert status(stack, order_id) is OrderStatus.READY_TO_SHIP
+
+
+def test_an_order_paid_before_its_workflow_started_goes_straight_to_ready_to_ship(
+    stack: EmbeddedStack,
+) -> None:
+    repo = orders(stack)
+    order_id = repo.create(
+        f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
+    )
+    workflow = StepFunctionsWorkflow(stack.state_machine_arn)
+    steps = FulfilmentService(
+        orders=repo,
+        stock=StockRepository(Table(stack.table_name)),
+        payments=PaymentService(orders=repo, workflow=workflow),
+    )
+    steps.reserve_stock(order_id)
+    steps.payments.report(a_payment(order_id, 4900), actor="test")  # paid, nothing waits yet
+
+    start(stack, order_id, window_seconds=60)
+
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert states_entered(stack, order_id) == ["ReserveStock", "Route", "MarkReadyToShip"]
