@@ -298,7 +298,16 @@ def test_a_payment_that_beats_the_deadline_carries_the_order_to_ready_to_ship(
         f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
     )
     start(stack, order_id, window_seconds=2)
-    eventually(lambda: repo.get_wait(order_id, "payment"))
+    assert stack.runtime is not None
+    runtime = stack.runtime
+
+    def parked() -> bool:  # the await_payment task has returned: the workflow now waits
+        return any(
+            i.event.get("task") == "await_payment" and i.event.get("order_id") == order_id
+            for i in list(runtime.invocations)
+        )
+
+    eventually(parked)
     # The payment lands at the last moment: the order is paid, but the resume never reaches
     # the workflow before its timeout fires.
     state = repo.get(order_id)
