@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -84,6 +84,32 @@ def states_entered(stack: EmbeddedStack, order_id: str) -> list[str]:
     ]
 
 
+def stored(
+    stack: EmbeddedStack,
+    *lines: tuple[str | None, int, int],
+    received_at: datetime | None = None,
+    **order: Any,
+) -> str:
+    """An order in the table (as intake stores it), its workflow not started yet."""
+    return orders(stack).create(
+        f"ord_{uuid.uuid4().hex}",
+        an_order(*lines, **order),
+        received_at=received_at or utc_now(),
+        actor="test",
+    )
+
+
+def steps(stack: EmbeddedStack) -> FulfilmentService:
+    """The workflow's steps, called directly (as the task Lambda would)."""
+    repo = orders(stack)
+    workflow = StepFunctionsWorkflow(stack.state_machine_arn)
+    return FulfilmentService(
+        orders=repo,
+        stock=StockRepository(Table(stack.table_name)),
+        payments=PaymentService(orders=repo, workflow=workflow),
+    )
+
+
 def start(stack: EmbeddedStack, order_id: str, window_seconds: int) -> None:
     stack.client("stepfunctions").start_execution(
         stateMachineArn=stack.state_machine_arn,
@@ -136,9 +162,7 @@ def test_an_unpaid_order_times_out_releases_its_stock_and_is_cancelled(
 ) -> None:
     stock = StockRepository(Table(stack.table_name))
     reserved_before = sum(level.reserved for level in stock.levels(SKU))
-    order_id = orders(stack).create(
-        f"ord_{uuid.uuid4().hex}", an_order((SKU, 3, 4900)), received_at=utc_now(), actor="test"
-    )
+    order_id = stored(stack, (SKU, 3, 4900))
 
     start(stack, order_id, window_seconds=1)
 
@@ -159,12 +183,7 @@ def test_an_unpaid_order_times_out_releases_its_stock_and_is_cancelled(
 
 
 def test_an_order_without_stock_ends_backordered(stack: EmbeddedStack) -> None:
-    order_id = orders(stack).create(
-        f"ord_{uuid.uuid4().hex}",
-        an_order(("NOT-IN-STOCK", 1, 100)),
-        received_at=utc_now(),
-        actor="test",
-    )
+    order_id = stored(stack, ("NOT-IN-STOCK", 1, 100))
     start(stack, order_id, window_seconds=60)
     assert finished(stack, order_id)["status"] == "SUCCEEDED"
     assert states_entered(stack, order_id) == ["ReserveStock", "Route", "Backordered"]
@@ -172,12 +191,7 @@ def test_an_order_without_stock_ends_backordered(stack: EmbeddedStack) -> None:
 
 
 def test_cash_on_delivery_goes_straight_to_ready_to_ship(stack: EmbeddedStack) -> None:
-    order_id = orders(stack).create(
-        f"ord_{uuid.uuid4().hex}",
-        an_order((SKU, 1, 4900), payment_method=PaymentMethod.CASH_ON_DELIVERY),
-        received_at=utc_now(),
-        actor="test",
-    )
+    order_id = stored(stack, (SKU, 1, 4900), payment_method=PaymentMethod.CASH_ON_DELIVERY)
     start(stack, order_id, window_seconds=60)
     assert finished(stack, order_id)["status"] == "SUCCEEDED"
     assert states_entered(stack, order_id) == ["ReserveStock", "Route", "ReadyToShip"]
@@ -187,23 +201,15 @@ def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
     stack: EmbeddedStack,
 ) -> None:
     repo = orders(stack)
-    order_id = repo.create(
-        f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
-    )
+    order_id = stored(stack, (SKU, 1, 4900))
     start(stack, order_id, window_seconds=120)
     token = eventually(lambda: repo.get_wait(order_id, "payment"))
     # Someone cancels the order by hand while the workflow waits; then the wait ends anyway:
     # MarkReadyToShip meets a cancelled order (InvalidTransition, not retried).
     state = repo.get(order_id)
     assert state is not None
-    workflow = StepFunctionsWorkflow(stack.state_machine_arn)
-    steps = FulfilmentService(
-        orders=repo,
-        stock=StockRepository(Table(stack.table_name)),
-        payments=PaymentService(orders=repo, workflow=workflow),
-    )
-    steps.cancel(order_id, "cancelled by the shop")
-    workflow.resume(str(token), {"order_id": order_id})
+    steps(stack).cancel(order_id, "cancelled by the shop")
+    StepFunctionsWorkflow(stack.state_machine_arn).resume(str(token), {"order_id": order_id})
 
     outcome = finished(stack, order_id)
     assert outcome["status"] == "FAILED"
@@ -222,12 +228,7 @@ def test_the_reconciler_restarts_an_order_whose_workflow_never_started(
     stack: EmbeddedStack,
 ) -> None:
     assert stack.scheduler is not None
-    order_id = orders(stack).create(
-        f"ord_{uuid.uuid4().hex}",
-        an_order((SKU, 1, 4900)),
-        received_at=utc_now() - timedelta(minutes=20),
-        actor="test",
-    )
+    order_id = stored(stack, (SKU, 1, 4900), received_at=utc_now() - timedelta(minutes=20))
     stack.clock.advance(timedelta(minutes=15))
 
     fired = stack.scheduler.tick()
@@ -294,9 +295,7 @@ def test_a_payment_that_beats_the_deadline_carries_the_order_to_ready_to_ship(
     stack: EmbeddedStack,
 ) -> None:
     repo = orders(stack)
-    order_id = repo.create(
-        f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
-    )
+    order_id = stored(stack, (SKU, 1, 4900))
     start(stack, order_id, window_seconds=2)
     assert stack.runtime is not None
     runtime = stack.runtime
@@ -331,18 +330,10 @@ def test_a_payment_that_beats_the_deadline_carries_the_order_to_ready_to_ship(
 def test_an_order_paid_before_its_workflow_started_goes_straight_to_ready_to_ship(
     stack: EmbeddedStack,
 ) -> None:
-    repo = orders(stack)
-    order_id = repo.create(
-        f"ord_{uuid.uuid4().hex}", an_order((SKU, 1, 4900)), received_at=utc_now(), actor="test"
-    )
-    workflow = StepFunctionsWorkflow(stack.state_machine_arn)
-    steps = FulfilmentService(
-        orders=repo,
-        stock=StockRepository(Table(stack.table_name)),
-        payments=PaymentService(orders=repo, workflow=workflow),
-    )
-    steps.reserve_stock(order_id)
-    steps.payments.report(a_payment(order_id, 4900), actor="test")  # paid, nothing waits yet
+    order_id = stored(stack, (SKU, 1, 4900))
+    fulfilment = steps(stack)
+    fulfilment.reserve_stock(order_id)
+    fulfilment.payments.report(a_payment(order_id, 4900), actor="test")  # paid; nothing waits
 
     start(stack, order_id, window_seconds=60)
 
