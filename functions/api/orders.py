@@ -90,26 +90,15 @@ def _by_external_id(orders: OrderRepository, query: ListOrdersQuery) -> list[dic
     if query.channel is None:
         raise ValueError("external_id needs channel: an external id is unique per channel")
     order_id = orders.find_by_channel(query.channel, query.external_id or "")
-    state = orders.get(order_id) if order_id else None
-    if state is None or (query.status is not None and state.status is not query.status):
+    item = orders.get_item(order_id) if order_id else None
+    if item is None or (query.status is not None and item["status"] != query.status.value):
         return []
     created_from, created_to = query.bounds()
-    if (created_from and state.created_at < created_from) or (
-        created_to and state.created_at > created_to
+    if (created_from and item["created_at"] < created_from) or (
+        created_to and item["created_at"] > created_to
     ):
         return []
-    return [
-        {
-            "order_id": state.order_id,
-            "status": state.status.value,
-            "channel": state.channel,
-            "external_id": state.external_id,
-            "external_number": state.external_number,
-            "created_at": state.created_at,
-            "payment_method": state.payment_method.value,
-            "total": state.total.model_dump(),
-        }
-    ]
+    return [list_row(item)]
 
 
 @router.get("/api/v1/orders/<order_id>", middlewares=[require("orders:read")])

@@ -17,7 +17,8 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-# Monotonic reducer: a status only replaces one of lower rank. A late "pending" never
+# Monotonic reducer: a status only replaces one of lower rank (OrderRepository.record_payment
+# applies this as a condition, atomically). A late "pending" never
 # overwrites "succeeded"; a failed attempt never hides a success of the same payment.
 STATUS_RANK: dict[PaymentStatus, int] = {
     PaymentStatus.PENDING: 1,
@@ -78,9 +79,3 @@ def decide(order_total: Money, status: PaymentStatus, amount: Money) -> PaymentD
     if amount != order_total:
         return PaymentDecision.AMOUNT_MISMATCH
     return PaymentDecision.PAYS_ORDER
-
-
-def supersedes(new: PaymentStatus, old: PaymentStatus | None) -> bool:
-    """The reducer's rule. The store applies it atomically as a condition on the same ranks
-    (OrderRepository.record_payment); the integration tests hold the two together."""
-    return old is None or STATUS_RANK[new] > STATUS_RANK[old]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,16 +89,6 @@ class WebhookAdapter(Protocol):
     def verify(self, request: WebhookRequest, secrets: Mapping[str, Any]) -> None: ...
 
     def parse(self, request: WebhookRequest) -> ParsedWebhook: ...
-
-
-def load_json_object(raw_body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedWebhook(f"body is not valid JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise MalformedWebhook("body is not a JSON object")
-    return document
 
 
 def validation_message(error: ValidationError) -> str:

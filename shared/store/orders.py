@@ -235,8 +235,12 @@ class OrderRepository:
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, order_id: str) -> OrderState | None:
-        item = self._table.get(order_pk(order_id), ORDER_SK, consistent=True)
+        item = self.get_item(order_id)
         return OrderState.from_item(item) if item else None
+
+    def get_item(self, order_id: str) -> Item | None:
+        """The hot order item as stored (it carries every listing column)."""
+        return self._table.get(order_pk(order_id), ORDER_SK, consistent=True)
 
     def details(self, order_id: str) -> Order | None:
         item = self._table.get(order_pk(order_id), DETAILS_SK)

@@ -183,18 +183,6 @@ class Transaction:
         _add_expressions(action, condition, values, names)
         return self._add({"Delete": action})
 
-    def condition_check(
-        self,
-        pk: str,
-        sk: str,
-        condition: str,
-        values: Mapping[str, Any] | None = None,
-        names: Mapping[str, str] | None = None,
-    ) -> int:
-        action: dict[str, Any] = {"TableName": self.table.name, "Key": key(pk, sk)}
-        _add_expressions(action, condition, values, names)
-        return self._add({"ConditionCheck": action})
-
     def commit(self) -> None:
         self.table.transact(self.actions)
 

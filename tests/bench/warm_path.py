@@ -272,48 +272,38 @@ def _handler_cases(
                 raise RuntimeError(f"handler did not accept the webhook: {response}")
             return response
 
-        def faked_client(
-            function_name: str = function_name, secret_value: dict[str, str] = secret_value
-        ) -> contextlib.AbstractContextManager[object]:
-            stack = contextlib.ExitStack()
-            stack.enter_context(lambda_environment(function_name))
-            stack.enter_context(
-                mock.patch("shared.webhook_routes.provider_secret", _secret_lookup(secret_value))
-            )
-            stack.enter_context(mock.patch.object(Table, "client", property(lambda _s: fake)))
-            stack.enter_context(contextlib.redirect_stdout(devnull))
-            return stack
+        def patched(
+            write: Any,
+            function_name: str = function_name,
+            secret_value: dict[str, str] = secret_value,
+        ) -> Callable[[], contextlib.AbstractContextManager[object]]:
+            """The handler's environment, its secret, and `write` standing in for DynamoDB."""
 
-        def record_patched(
-            function_name: str = function_name, secret_value: dict[str, str] = secret_value
-        ) -> contextlib.AbstractContextManager[object]:
-            stack = contextlib.ExitStack()
-            stack.enter_context(lambda_environment(function_name))
-            stack.enter_context(
-                mock.patch("shared.webhook_routes.provider_secret", _secret_lookup(secret_value))
-            )
-            stack.enter_context(mock.patch.object(InboxRepository, "record", _always_stored))
-            stack.enter_context(contextlib.redirect_stdout(devnull))
-            return stack
+            def setup() -> contextlib.AbstractContextManager[object]:
+                stack = contextlib.ExitStack()
+                stack.enter_context(lambda_environment(function_name))
+                stack.enter_context(
+                    mock.patch(
+                        "shared.webhook_routes.provider_secret", _secret_lookup(secret_value)
+                    )
+                )
+                stack.enter_context(write)
+                stack.enter_context(contextlib.redirect_stdout(devnull))
+                return stack
 
-        cases.append(
-            Case(
-                label,
+            return setup
+
+        for path, write in (
+            (
                 "lambda_handler (fake DynamoDB client)",
-                run,
-                len(signed.body),
-                faked_client,
-            )
-        )
-        cases.append(
-            Case(
-                label,
+                mock.patch.object(Table, "client", property(lambda _s: fake)),
+            ),
+            (
                 "lambda_handler (InboxRepository.record -> True)",
-                run,
-                len(signed.body),
-                record_patched,
-            )
-        )
+                mock.patch.object(InboxRepository, "record", _always_stored),
+            ),
+        ):
+            cases.append(Case(label, path, run, len(signed.body), patched(write)))
     return cases
 
 

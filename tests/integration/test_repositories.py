@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.domain.errors import ConcurrentModification, InvalidStockLevel
 from shared.domain.events import EventType, InboundEnvelope, OrderReceived
 from shared.domain.order import OrderStatus
+from shared.domain.payment import STATUS_RANK, PaymentStatus
 from shared.services.clock import utc_now
 from shared.store.api_keys import ApiKeyRepository, generate_key
 from shared.store.inbox import (
@@ -23,7 +27,7 @@ from shared.store.inbox import (
 from shared.store.orders import Change, OrderRepository
 from shared.store.stock import StockRepository
 from shared.store.table import Table
-from tests.builders import an_order
+from tests.builders import a_payment, an_order
 
 
 def an_entry(event_id: str, body: bytes = b'{"id": 1}') -> InboxEntry:
@@ -204,3 +208,26 @@ def test_api_keys_are_found_by_the_key_and_stored_only_as_a_hash(table: Table) -
     assert all(key not in str(item) for item in stored)
     with pytest.raises(ValueError, match="unknown scopes"):
         keys.create(generate_key(), name="x", scopes=frozenset({"admin"}), at=utc_now())
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(list(PaymentStatus)), min_size=1, max_size=8))
+def test_payment_reports_in_any_order_settle_on_the_highest_rank(
+    table: Table, statuses: list[PaymentStatus]
+) -> None:
+    # Given reports about one payment arriving in any order (retries, duplicates, reordering)
+    orders = OrderRepository(table)
+    payment_id = f"pi_{uuid.uuid4().hex}"
+    stored: list[PaymentStatus] = []
+    for status in statuses:
+        # When each is reduced onto the payment record by the conditional write
+        orders.record_payment(
+            "ord_1", a_payment("ord_1", 100, status=status, payment_id=payment_id), at=utc_now()
+        )
+        (record,) = [p for p in orders.payments("ord_1") if p.payment_id == payment_id]
+        stored.append(record.status)
+    # Then it ends at the highest rank seen and never went down on the way
+    assert stored[-1] == max(statuses, key=STATUS_RANK.__getitem__)
+    assert [STATUS_RANK[s] for s in stored] == sorted(STATUS_RANK[s] for s in stored)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shared.domain.money import Money
@@ -19,7 +16,6 @@ from shared.domain.payment import (
     PaymentEvent,
     PaymentStatus,
     decide,
-    supersedes,
 )
 
 TOTAL = Money(amount=40994, currency="USD")
@@ -56,44 +52,6 @@ def test_status_rank_orders_pending_failed_succeeded_refunded() -> None:
         PaymentStatus.SUCCEEDED,
         PaymentStatus.REFUNDED,
     ]
-
-
-@pytest.mark.parametrize(
-    ("new", "old", "wins"),
-    [
-        (PaymentStatus.PENDING, None, True),  # the first report always lands
-        (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING, True),
-        (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, False),  # late pending is ignored
-        (PaymentStatus.FAILED, PaymentStatus.SUCCEEDED, False),  # a retry's failure hides nothing
-        (PaymentStatus.SUCCEEDED, PaymentStatus.SUCCEEDED, False),  # a duplicate changes nothing
-        (PaymentStatus.REFUNDED, PaymentStatus.SUCCEEDED, True),
-    ],
-)
-def test_supersedes(new: PaymentStatus, old: PaymentStatus | None, wins: bool) -> None:
-    assert supersedes(new, old) is wins
-
-
-def _reduce(statuses: list[PaymentStatus]) -> PaymentStatus | None:
-    def step(current: PaymentStatus | None, new: PaymentStatus) -> PaymentStatus | None:
-        return new if supersedes(new, current) else current
-
-    return functools.reduce(step, statuses, None)
-
-
-@settings(deadline=None)
-@given(st.lists(st.sampled_from(list(PaymentStatus)), min_size=1, max_size=12))
-def test_reducing_any_delivery_order_ends_at_the_highest_rank(
-    statuses: list[PaymentStatus],
-) -> None:
-    # Given webhooks about one payment in any order (retries, duplicates, reordering)
-    # When reduced with supersedes, Then the result is the highest-ranked status seen,
-    # whatever the order, and it never goes down along the way.
-    assert _reduce(statuses) == max(statuses, key=STATUS_RANK.__getitem__)
-    assert _reduce(statuses) == _reduce(list(reversed(statuses)))
-    ranks = [
-        STATUS_RANK[s] for s in (_reduce(statuses[: i + 1]) for i in range(len(statuses))) if s
-    ]
-    assert ranks == sorted(ranks)
 
 
 def _event(**overrides: Any) -> PaymentEvent:
