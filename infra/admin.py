@@ -73,8 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 json.dumps(
                     {
-                        k: failure[k]
-                        for k in ("source", "event_id", "attempts", "failed_at", "last_error")
+                        k: failure.get(k)
+                        for k in (
+                            "source",
+                            "event_id",
+                            "failure",  # "error", or "unknown_order" for a payment kept aside
+                            "attempts",
+                            "failed_at",
+                            "last_error",
+                        )
                     }
                 )
             )

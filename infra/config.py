@@ -16,6 +16,8 @@ class StageConfig:
     log_retention_days: int
     alarm_email: str | None
     retain_data: bool
+    # A provider's test-mode payment may pay a live order: for sandboxes only.
+    accept_test_payments: bool = False
 
     @classmethod
     def from_context(cls, scope: Construct) -> StageConfig:
@@ -30,4 +32,5 @@ class StageConfig:
             log_retention_days=int(str(get("logRetentionDays", 30))),
             alarm_email=email,
             retain_data=str(get("retainData", "true")).lower() == "true",
+            accept_test_payments=str(get("acceptTestPayments", "false")).lower() == "true",
         )

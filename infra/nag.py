@@ -18,7 +18,12 @@ REASONS = {
         "the reconciler only."
     ),
     "IAM5[Resource::<StorageDocumentsCD3FCE94.Arn>/inbox/*]": (
-        "Webhook functions may only PutObject large raw bodies under the inbox/ prefix."
+        "Webhook functions may only PutObject large raw bodies under the inbox/ prefix (and "
+        "the stream router only GetObject them): object keys are the providers' event ids."
+    ),
+    "IAM5[Resource::<StorageDocumentsCD3FCE94.Arn>/orders/*]": (
+        "Order details too large for a DynamoDB item, under the orders/ prefix, keyed by their "
+        "content hash: written by the stream router, read by the fulfilment steps."
     ),
     "IAM5[Resource::<FulfilmentTasksFunction634649D3.Arn>:*]": (
         "The state machine invokes the versions of its one task function (CDK's LambdaInvoke)."

@@ -37,6 +37,27 @@ def embedded(template: dict[str, Any]) -> Iterator[EmbeddedStack]:
         stack.stop()
 
 
+@pytest.fixture(autouse=True)
+def _no_embedded_stack_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that used the embedded stack fails if the stack itself had an error meanwhile
+    (a poller, scheduler, gateway, moto or deployer failure; not a function raising)."""
+    if "embedded" not in request.fixturenames:
+        yield
+        return
+    from infra.local.errors import describe
+
+    stack: EmbeddedStack = request.getfixturevalue("embedded")
+    mark = len(stack.errors)
+    yield
+    happened = stack.errors.since(mark)
+    if happened:
+        pytest.fail(
+            f"the embedded stack reported {len(happened)} error(s) during this test:\n"
+            + describe(happened),
+            pytrace=False,
+        )
+
+
 def eventually(
     probe: Callable[[], T], ready: Callable[[T], bool] = bool, timeout: float = 20.0
 ) -> T:

@@ -1,42 +1,90 @@
-"""/api/v1/*: the management API (orders, stock) behind scoped API keys."""
+"""/api/v1/*: the management API (orders, stock) behind scoped API keys.
+
+Routes declare their parameters, body, responses and scope; Powertools validates requests
+against those declarations and generates docs/openapi.json from them (functions.api.openapi).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from functions.api import orders, stock
+from functions.api.auth import KeyThenValidate
 from shared.domain.errors import DomainError, InvalidStockLevel, OrderNotFound
 from shared.http import HttpResponse, error_response
-from shared.integrations.webhooks import validation_message
 from shared.observability import logger
 from shared.services.order_views import InvalidCursor
 
-app = APIGatewayHttpResolver()
+_LOCATIONS = {"query", "path", "body", "header"}
+
+
+def parse_json(document: str) -> Any:
+    """The request body parser: every refusal (nested too deep, a number too long to convert)
+    is a JSONDecodeError, which Powertools reports as a validation error, never a 500."""
+    try:
+        return json.loads(document)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise json.JSONDecodeError(f"not acceptable JSON ({error})", document, 0) from error
+
+
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
+# Powertools validates before route middlewares; the API key must be checked first.
+app._request_validation_middleware = KeyThenValidate()
 app.include_router(orders.router)
 app.include_router(stock.router)
 
 
-@app.exception_handler(ValidationError)
-def invalid_request(error: ValidationError) -> HttpResponse:
-    fields = [
-        {"field": ".".join(str(p) for p in issue["loc"]) or "body", "problem": issue["msg"]}
-        for issue in error.errors()
-    ]
-    return error_response(400, "invalid_request", validation_message(error), fields=fields)
+def _field(issue: Mapping[str, Any]) -> str:
+    """The loc without Powertools' query/body/path prefix (`limit`, `on_hand`, `sku`), or
+    `body` for the body as a whole (an invalid JSON error's loc carries the position)."""
+    where = [] if issue.get("type") == "json_invalid" else [str(p) for p in issue.get("loc", ())]
+    if where and where[0] in _LOCATIONS:
+        where = where[1:] or where[:1]
+    return ".".join(where) or "body"
+
+
+def _problem(issue: Mapping[str, Any]) -> str:
+    if issue.get("type") == "json_invalid":
+        detail = (issue.get("ctx") or {}).get("error")
+        return f"Invalid JSON: {detail}" if detail else str(issue.get("msg", "Invalid JSON"))
+    return str(issue.get("msg", "invalid"))
+
+
+def _invalid(issues: Sequence[Mapping[str, Any]]) -> HttpResponse:
+    fields = [{"field": _field(issue), "problem": _problem(issue)} for issue in issues]
+    message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
+    return error_response(400, "invalid_request", message, fields=fields)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> HttpResponse:
+    return _invalid(error.errors())
+
+
+@app.exception_handler(orders.InvalidParameter)
+def invalid_parameter(error: orders.InvalidParameter) -> HttpResponse:
+    return _invalid([{"loc": (error.field,), "msg": str(error)}])
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_media_type(_: RequestUnsupportedContentType) -> HttpResponse:
+    return error_response(415, "unsupported_media_type", "send the body as application/json")
 
 
 @app.exception_handler(InvalidCursor)
 def invalid_cursor(error: InvalidCursor) -> HttpResponse:
     return error_response(400, "invalid_cursor", str(error))
-
-
-@app.exception_handler(ValueError)
-def bad_value(error: ValueError) -> HttpResponse:
-    return error_response(400, "invalid_request", str(error))
 
 
 @app.exception_handler(OrderNotFound)

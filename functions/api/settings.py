@@ -1,12 +1,34 @@
 from __future__ import annotations
 
-from shared.config import Settings
+from shared.config import ConfigurationError, Settings
+from shared.secrets import provider_secret
+from shared.store.blobs import S3Blobs
 from shared.store.table import Table
+
+MIN_CURSOR_KEY_CHARS = 32
 
 
 class ApiSettings(Settings):
     table_name: str
+    documents_bucket: str  # order details too large for an item are read from orders/
+    cursor_secret_id: str  # Secrets Manager: {"key": "<random>"}, the cursors' HMAC key
 
 
 def table() -> Table:
     return Table(ApiSettings.load().table_name)
+
+
+def blobs() -> S3Blobs:
+    return S3Blobs(ApiSettings.load().documents_bucket)
+
+
+def cursor_key() -> bytes:
+    """The deployment's key that signs list cursors; read from Secrets Manager only when a
+    cursor is issued or checked, then cached like every secret (5 minutes)."""
+    secret_id = ApiSettings.load().cursor_secret_id
+    key = provider_secret(secret_id).get("key")
+    if not isinstance(key, str) or len(key) < MIN_CURSOR_KEY_CHARS:
+        raise ConfigurationError(
+            f"secret {secret_id} needs a key of at least {MIN_CURSOR_KEY_CHARS} characters"
+        )
+    return key.encode()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
-from functions.api.auth import require
+from functions.api.contract import requires, responses
 from functions.api.settings import table
 from shared.domain.order import Sku
 from shared.domain.stock import StockLevel, WarehouseId
@@ -16,14 +17,34 @@ from shared.services.clock import utc_now
 from shared.store.stock import StockRepository
 
 router = APIGatewayHttpRouter()
-_sku = TypeAdapter(Sku)
+MAX_ON_HAND = 10_000_000
+# A SKU is at most 255 characters (1020 bytes of UTF-8): its key stays under DynamoDB's 2048.
+SkuPath = Annotated[Sku, Path(description="The shop's SKU, e.g. `MUG-KRAKOW-350`.")]
 
 
 class SetStock(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     warehouse: WarehouseId
-    on_hand: Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+    on_hand: Annotated[
+        int,
+        Field(ge=0, le=MAX_ON_HAND, strict=True, description="Counted units in the warehouse."),
+    ]
+
+
+class WarehouseStock(BaseModel):
+    warehouse: str
+    on_hand: int
+    reserved: int
+    available: int = Field(description="on_hand - reserved")
+
+
+class StockView(BaseModel):
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+    warehouses: list[WarehouseStock]
 
 
 def stock_view(sku: str, levels: list[StockLevel]) -> dict[str, object]:
@@ -44,18 +65,42 @@ def stock_view(sku: str, levels: list[StockLevel]) -> dict[str, object]:
     }
 
 
-@router.put("/api/v1/stock/<sku>", middlewares=[require("stock:write")])
-def set_stock(sku: str) -> HttpResponse:
-    sku = _sku.validate_python(sku)
-    body = SetStock.model_validate_json(router.current_event.body or "")
+@router.put(
+    "/api/v1/stock/<sku>",
+    summary="Set the counted units of a SKU in one warehouse",
+    security=requires("stock:write"),
+    responses=responses(
+        StockView,
+        "The SKU's stock after the change",
+        400,
+        401,
+        403,
+        409,
+        415,
+        s409="`invalid_stock_level`: the level kept changing; try again",
+    ),
+)
+def set_stock(sku: SkuPath, body: Annotated[SetStock, Body()]) -> HttpResponse:
     stock = StockRepository(table())
     stock.set_on_hand(sku, body.warehouse, body.on_hand, at=utc_now())
     return json_response(200, stock_view(sku, stock.levels(sku)))
 
 
-@router.get("/api/v1/stock/<sku>", middlewares=[require("stock:read")])
-def get_stock(sku: str) -> HttpResponse:
-    sku = _sku.validate_python(sku)
+@router.get(
+    "/api/v1/stock/<sku>",
+    summary="A SKU's stock, in total and per warehouse",
+    security=requires("stock:read"),
+    responses=responses(
+        StockView,
+        "The SKU's stock",
+        400,
+        401,
+        403,
+        404,
+        s404="`sku_not_found`: no stock is recorded for the SKU",
+    ),
+)
+def get_stock(sku: SkuPath) -> HttpResponse:
     levels = StockRepository(table()).levels(sku)
     if not levels:
         return error_response(404, "sku_not_found", f"no stock is recorded for {sku}")

@@ -17,7 +17,9 @@ from shared.config import Settings
 from shared.observability import logger, metrics
 from shared.services.fulfilment import FulfilmentService
 from shared.services.payments import PaymentService
+from shared.store.blobs import S3Blobs
 from shared.store.orders import OrderRepository
+from shared.store.parked import ParkedPayments
 from shared.store.stock import StockRepository
 from shared.store.table import Table
 from shared.workflow import StepFunctionsWorkflow
@@ -26,6 +28,8 @@ from shared.workflow import StepFunctionsWorkflow
 class FulfilmentSettings(Settings):
     table_name: str
     state_machine_arn: str
+    documents_bucket: str
+    accept_test_payments: bool = False
 
 
 class UnknownTask(ValueError):
@@ -35,9 +39,12 @@ class UnknownTask(ValueError):
 @lru_cache(maxsize=4)
 def service(settings: FulfilmentSettings) -> FulfilmentService:
     table = Table(settings.table_name)
-    orders = OrderRepository(table)
+    orders = OrderRepository(table, blobs=S3Blobs(settings.documents_bucket))
     payments = PaymentService(
-        orders=orders, workflow=StepFunctionsWorkflow(settings.state_machine_arn)
+        orders=orders,
+        workflow=StepFunctionsWorkflow(settings.state_machine_arn),
+        parked=ParkedPayments(table),
+        accept_test_payments=settings.accept_test_payments,
     )
     return FulfilmentService(orders=orders, stock=StockRepository(table), payments=payments)
 

@@ -19,15 +19,20 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.config import Settings
-from shared.domain.events import OrderReceived
+from shared.config import ConfigurationError, Settings
+from shared.domain.errors import DomainError
+from shared.domain.events import InboundEvent, OrderReceived
 from shared.event_bus import EventBridgePublisher
+from shared.integrations.registry import adapter_for
 from shared.observability import logger, metrics
 from shared.services.clock import utc_now
 from shared.services.order_intake import OrderIntake
-from shared.services.payments import PaymentService
-from shared.store.inbox import InboxRepository, envelope_of
+from shared.services.payments import PaymentOutcome, PaymentService
+from shared.services.webhook_inbox import event_of
+from shared.store.blobs import S3Blobs
+from shared.store.inbox import InboxRepository, envelope_of, raw_body_of
 from shared.store.orders import OrderRepository, timeline_entry_of
+from shared.store.parked import ParkedPayments
 from shared.store.table import Item, Table, from_item
 from shared.workflow import StepFunctionsWorkflow
 
@@ -36,14 +41,23 @@ class StreamRouterSettings(Settings):
     table_name: str
     state_machine_arn: str
     event_bus_name: str
+    documents_bucket: str
     payment_window_seconds: int = 24 * 3600
+    accept_test_payments: bool = False
 
 
 class Reactions:
     def __init__(self, settings: StreamRouterSettings) -> None:
-        orders = OrderRepository(Table(settings.table_name))
+        table = Table(settings.table_name)
+        self.blobs = S3Blobs(settings.documents_bucket)
+        orders = OrderRepository(table, blobs=self.blobs)
         workflow = StepFunctionsWorkflow(settings.state_machine_arn)
-        self.payments = PaymentService(orders=orders, workflow=workflow)
+        self.payments = PaymentService(
+            orders=orders,
+            workflow=workflow,
+            parked=ParkedPayments(table),
+            accept_test_payments=settings.accept_test_payments,
+        )
         self.intake = OrderIntake(
             orders=orders,
             workflow=workflow,
@@ -53,14 +67,32 @@ class Reactions:
         self.publisher = EventBridgePublisher(settings.event_bus_name)
         self.inbox = InboxRepository(Table(settings.table_name))
 
+    def event_of(self, image: Item) -> InboundEvent:
+        if "envelope" in image or "envelope_zlib" in image:
+            return envelope_of(image).event
+        raw = raw_body_of(image, self.blobs.get)
+        if raw is None:
+            raise ValueError("inbox item has no raw body")
+        return event_of(adapter_for(image["source"]), image, raw)
+
     def on_inbox(self, image: Item) -> None:
-        event = envelope_of(image).event
+        event = self.event_of(image)
         actor = f"{image['source']} webhook {image['event_id']}"
         order_id: str | None
         if isinstance(event, OrderReceived):
             order_id = self.intake.receive(event.order, actor=actor, event_id=image["event_id"])
         else:
-            order_id = self.payments.report(event.payment, actor=actor)
+            report = self.payments.report(event.payment, actor=actor)
+            order_id = report.order_id
+            if report.outcome is PaymentOutcome.UNKNOWN_ORDER:
+                # Kept (parked) and listed where operators look for failed deliveries.
+                self.inbox.record_failure(
+                    image["source"],
+                    image["event_id"],
+                    f"the payment names order {order_id}, which does not exist",
+                    at=utc_now(),
+                    kind="unknown_order",
+                )
         metrics.add_metric(name=f"Inbox_{event.kind}", unit=MetricUnit.Count, value=1)
         logger.info(
             "inbox event processed",
@@ -90,11 +122,19 @@ def handle_record(record: DynamoDBRecord) -> None:
         except Exception as error:
             # Stream retries and the DLQ see only sequence numbers; this names the delivery.
             react.inbox.record_failure(
-                image["source"], image["event_id"], f"{type(error).__name__}: {error}", at=utc_now()
+                image["source"], image["event_id"], failure_summary(error), at=utc_now()
             )
             raise
     elif image["SK"].startswith("EVENT#"):
         react.on_timeline(image)
+
+
+def failure_summary(error: Exception) -> str:
+    """What went wrong, without the payload: our own errors' messages name ids and states;
+    anything else (a validation error quotes its input: names, addresses) only by class."""
+    if isinstance(error, DomainError | ConfigurationError):
+        return f"{type(error).__name__}: {error}"
+    return type(error).__name__
 
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from shared.integrations.shopify import ShopifyWebhooks
 from shared.observability import logger, metrics
-from shared.webhook_routes import WebhookSettings, handle_webhook_errors, webhook_router
+from shared.webhook_routes import WebhookRoute, WebhookSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 class OrderWebhookSettings(WebhookSettings):
     shopify_secret_id: str
 
 
-app = APIGatewayHttpResolver()
-app.include_router(
-    webhook_router(
-        "/webhooks/orders/shopify",
-        ShopifyWebhooks(),
-        settings=OrderWebhookSettings.load,
-        secret_id=lambda settings: settings.shopify_secret_id,
-    )
+route = WebhookRoute(
+    "/webhooks/orders/shopify",
+    ShopifyWebhooks(),
+    settings=OrderWebhookSettings.load,
+    secret_id=lambda settings: settings.shopify_secret_id,
 )
-handle_webhook_errors(app)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return route.handle(event)

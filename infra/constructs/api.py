@@ -3,11 +3,14 @@ management API (bearer API keys with scopes, checked in the function)."""
 
 from __future__ import annotations
 
+import json
+
 import jsii
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
@@ -16,7 +19,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.constructs.webhooks import PROVIDERS, Webhooks
 from infra.lambda_factory import RETENTION, PythonFunction
-from infra.nag import acknowledge
+from infra.nag import acknowledge, acknowledge_evidence
 
 API_ROUTES = (
     ("/api/v1/orders", apigwv2.HttpMethod.GET),
@@ -24,6 +27,9 @@ API_ROUTES = (
     ("/api/v1/stock/{sku}", apigwv2.HttpMethod.GET),
     ("/api/v1/stock/{sku}", apigwv2.HttpMethod.PUT),
 )
+# <stack>/api-cursor: {"key": ...}, the key that signs list cursors (infra/local/seed.py fills
+# it for the embedded stack).
+CURSOR_KEY_NAME = "api-cursor"
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -99,10 +105,40 @@ class HttpApi(Construct):
             handler="functions.api.handler.lambda_handler",
             description="/api/v1: orders and stock behind scoped API keys",
             config=config,
-            environment={"TABLE_NAME": storage.table.table_name},
+            environment={
+                "TABLE_NAME": storage.table.table_name,
+                "DOCUMENTS_BUCKET": storage.documents.bucket_name,
+            },
         )
-        storage.grant_items(self.api_function.function, "GetItem", "Query", "PutItem", "UpdateItem")
+        storage.grant_items(self.api_function.function, "GetItem", "Query")
+        # Its only writes are stock counts (PUT /api/v1/stock/{sku}): SKU# items, nothing else.
+        storage.grant_items(
+            self.api_function.function, "PutItem", "UpdateItem", leading_keys=("SKU#*",)
+        )
+        self.cursor_secret = secretsmanager.Secret(
+            self,
+            "CursorKey",
+            secret_name=f"{Stack.of(self).stack_name}/{CURSOR_KEY_NAME}",
+            description="Signs the management API's list cursors (HMAC-SHA256); generated",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({}),
+                generate_string_key="key",
+                password_length=64,
+                exclude_punctuation=True,
+            ),
+        )
+        acknowledge_evidence(
+            self.cursor_secret,
+            "SMG4",
+            "A random key only this API reads; rotating it (put a new value) only ends the "
+            "cursors issued before, which callers get again by listing from the first page.",
+        )
+        self.cursor_secret.grant_read(self.api_function.function)
+        self.api_function.function.add_environment(
+            "CURSOR_SECRET_ID", self.cursor_secret.secret_arn
+        )
         storage.grant_index_query(self.api_function.function)
+        storage.grant_order_documents(self.api_function.function, write=False)
         api_integration = HttpLambdaIntegration("ManagementIntegration", self.api_function.function)
         for path, method in API_ROUTES:
             self.api.add_routes(path=path, methods=[method], integration=api_integration)

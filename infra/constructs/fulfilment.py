@@ -91,10 +91,13 @@ class Fulfilment(Construct):
             environment={
                 "TABLE_NAME": storage.table.table_name,
                 "STATE_MACHINE_ARN": self.state_machine_arn,
+                "DOCUMENTS_BUCKET": storage.documents.bucket_name,
+                "ACCEPT_TEST_PAYMENTS": str(config.accept_test_payments).lower(),
             },
         )
         fn = self.task_function.function
         storage.grant_items(fn, *ORDER_STEP_ACTIONS)
+        storage.grant_order_documents(fn, write=False)
         self.grant_task_response(fn)
 
         definition = self._definition(fn)

@@ -57,11 +57,15 @@ class OrderProcessing(Construct):
                 "TABLE_NAME": storage.table.table_name,
                 "STATE_MACHINE_ARN": fulfilment.state_machine_arn,
                 "EVENT_BUS_NAME": domain_events.bus.event_bus_name,
+                "DOCUMENTS_BUCKET": storage.documents.bucket_name,
                 "PAYMENT_WINDOW_SECONDS": str(config.payment_window_seconds),
+                "ACCEPT_TEST_PAYMENTS": str(config.accept_test_payments).lower(),
             },
         )
         router = self.router.function
         storage.grant_items(router, *ORDER_STEP_ACTIONS)
+        storage.grant_inbox_blobs(router, read=True)
+        storage.grant_order_documents(router, write=True)
         fulfilment.state_machine.grant_start_execution(router)
         fulfilment.grant_task_response(router)
         domain_events.bus.grant_put_events_to(router)

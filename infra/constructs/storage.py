@@ -76,12 +76,26 @@ class Storage(Construct):
         )
         acknowledge(self.documents, "S1")
 
-    def grant_items(self, grantee: iam.IGrantable, *actions: str) -> None:
-        """Item actions on the base table only (no index ARNs unless asked for)."""
-        iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[f"dynamodb:{action}" for action in actions],
-            resource_arns=[self.table.table_arn],
+    def grant_items(
+        self, grantee: iam.IGrantable, *actions: str, leading_keys: tuple[str, ...] = ()
+    ) -> None:
+        """Item actions on the base table only (no index ARNs unless asked for).
+
+        `leading_keys` restricts them to items whose partition key matches one of the
+        patterns (IAM's dynamodb:LeadingKeys, e.g. "INBOX#*"): the item families a function
+        owns, so a webhook function cannot write an order even if its code were subverted."""
+        conditions = (
+            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(leading_keys)}}
+            if leading_keys
+            else None
+        )
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[f"dynamodb:{action}" for action in actions],
+                resources=[self.table.table_arn],
+                conditions=conditions,
+            )
         )
 
     def grant_index_query(self, grantee: iam.IGrantable) -> None:
@@ -91,9 +105,18 @@ class Storage(Construct):
             resource_arns=[f"{self.table.table_arn}/index/*"],
         )
 
-    def grant_inbox_blobs(self, grantee: iam.IGrantable) -> None:
+    def grant_inbox_blobs(self, grantee: iam.IGrantable, *, read: bool = False) -> None:
+        """Webhooks write large raw bodies under inbox/; the stream router reads them."""
         iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["s3:PutObject"],
+            actions=["s3:GetObject"] if read else ["s3:PutObject"],
             resource_arns=[self.documents.arn_for_objects("inbox/*")],
+        )
+
+    def grant_order_documents(self, grantee: iam.IGrantable, *, write: bool) -> None:
+        """Order details too large for an item live under orders/."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"],
+            resource_arns=[self.documents.arn_for_objects("orders/*")],
         )

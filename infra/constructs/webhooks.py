@@ -41,8 +41,13 @@ class Webhooks(Construct):
                 config=config,
                 environment=environment,
             )
-            # The inbox write is the only table access a webhook needs.
-            storage.grant_items(function.function, "PutItem")
+            # The inbox write is the only table access a webhook needs, and only to the inbox
+            # items of its own providers.
+            storage.grant_items(
+                function.function,
+                "PutItem",
+                leading_keys=tuple(f"INBOX#{provider}#*" for provider in providers),
+            )
             storage.grant_inbox_blobs(function.function)
             for provider in providers:
                 secret = secretsmanager.Secret(

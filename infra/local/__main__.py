@@ -4,6 +4,7 @@ python -m infra.local demo    the main job end to end, then a verdict (make demo
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -14,7 +15,19 @@ from infra.local.stack import EmbeddedStack
 from infra.local.synth import synth_template
 
 
+def print_stack_errors() -> logging.Handler:
+    """The embedded stack's own errors (orderhub.local), printed as they happen."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("EMBEDDED STACK ERROR %(message)s"))
+    handler.setLevel(logging.ERROR)
+    errors = logging.getLogger("orderhub.local")
+    errors.addHandler(handler)
+    errors.propagate = False  # once, on stdout, not again through the root logger's last resort
+    return handler
+
+
 def serve(port: int, log_level: str) -> int:
+    print_stack_errors()
     print("synthesising the CDK app (cached after the first run)...", flush=True)
     template = synth_template()
     stop = threading.Event()
@@ -59,6 +72,7 @@ def banner(stack: EmbeddedStack, seconds: float) -> str:
         f"AWS APIs (moto): {stack.endpoint}  e.g. aws --endpoint-url {stack.endpoint} "
         f"dynamodb scan --table-name {stack.table_name}",
         "",
+        "Errors of the embedded stack itself are printed here as EMBEDDED STACK ERROR lines.",
         "Ctrl-C stops.",
     ]
     return "\n".join(lines)

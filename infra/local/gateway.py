@@ -3,17 +3,24 @@
 Route matching, the v2 event (lower-cased headers, comma-joined repeats, rawQueryString, path
 parameters, requestContext), base64 for binary bodies, the 10 MB payload limit, and response
 mapping (statusCode/headers/body/isBase64Encoded, or a bare value as a 200 JSON body) follow
-the documented HTTP API behaviour.
+the documented HTTP API behaviour. A request it cannot parse (a bad Content-Length, a header
+value that is not ASCII, a malformed request line) gets API Gateway's 400 JSON body; a body that
+is not valid UTF-8 reaches the function base64-encoded, byte-exact, whatever its content type.
+Anything that goes wrong inside the gateway itself is answered 500 and reported as a harness
+error, never a dropped connection.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +29,10 @@ from urllib.parse import parse_qsl, urlsplit
 from infra.local.template import Resolver, resources_of_type
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# socketserver listens with a backlog of 5: a burst of webhook deliveries lost connections.
+LISTEN_BACKLOG = max(128, socket.SOMAXCONN)
+_DIGITS = re.compile(r"^[0-9]+$")
+_JSON = {"content-type": "application/json"}
 _TEXT_TYPES = (
     "text/",
     "application/json",
@@ -71,6 +82,27 @@ def _is_text(content_type: str) -> bool:
     )
 
 
+class BadRequest(Exception):
+    """The request cannot be parsed: API Gateway answers 400 and closes."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+    report: Callable[..., Any] | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return  # the client went away: nothing to answer, nothing wrong here
+        if self.report is not None and error is not None:
+            self.report(error, f"connection from {client_address[0]}")
+        else:
+            super().handle_error(request, client_address)
+
+
 class HttpGateway:
     def __init__(
         self,
@@ -80,10 +112,16 @@ class HttpGateway:
         host: str = "127.0.0.1",
         port: int = 3000,
         account: str = "123456789012",
+        report: Callable[..., Any] | None = None,
+        invoke: Callable[[str, dict[str, Any]], tuple[bytes, bool]] | None = None,
     ) -> None:
+        """`invoke(function_name, event) -> (payload, errored)` calls a function in-process
+        (as API Gateway calls Lambda internally); without it, through `lambda_client`."""
         self.routes = routes
         self._lambda = lambda_client
+        self._invoke = invoke
         self._account = account
+        self._report = report
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,15 +130,36 @@ class HttpGateway:
             disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
-                gateway.handle(self)
+                gateway.serve(self)
 
             do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                """http.server's own rejections (bad request line, headers too long, unknown
+                method) with API Gateway's JSON body instead of an HTML page."""
+                self.close_connection = True
+                if self.request_version == "HTTP/0.9":  # an unparsable line: answer HTTP/1.x
+                    self.request_version = "HTTP/1.0"
+                text = {400: "Bad Request", 414: "Request-URI Too Long", 431: "Bad Request"}
+                body = json.dumps({"message": text.get(code, message or "Error")}).encode()
+                try:
+                    self.send_response(code)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(body)))
+                    self.send_header("connection", "close")
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(body)
+                except OSError:
+                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), Handler)
+        self._server.report = report
         self._thread: threading.Thread | None = None
 
     @property
@@ -129,25 +188,90 @@ class HttpGateway:
                 return route, found.groupdict()
         return None
 
+    def serve(self, request: BaseHTTPRequestHandler) -> None:
+        """Answer one request, whatever happens: 400 for what cannot be parsed, 500 (and a
+        harness error) for a failure of the gateway itself."""
+        try:
+            self.handle(request)
+        except BadRequest:
+            request.close_connection = True
+            self._safe_reply(request, 400, _JSON, b'{"message":"Bad Request"}')
+        except (ConnectionError, TimeoutError):
+            request.close_connection = True  # the client is gone
+        except Exception as error:
+            request.close_connection = True
+            if self._report is not None:
+                self._report(error, f"{request.command} {request.path}")
+            self._safe_reply(request, 500, _JSON, b'{"message":"Internal Server Error"}')
+
+    def _safe_reply(
+        self, request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
+        with contextlib.suppress(OSError):
+            self._reply(request, status, headers, body, close=True)
+
+    @staticmethod
+    def _content_length(request: BaseHTTPRequestHandler) -> int | None:
+        """The declared body length; None for a chunked body. BadRequest when malformed."""
+        values = request.headers.get_all("Content-Length") or []
+        chunked = "chunked" in (request.headers.get("Transfer-Encoding") or "").lower()
+        if chunked and values:
+            raise BadRequest("both Content-Length and Transfer-Encoding")
+        if chunked:
+            return None
+        lengths = {v.strip() for value in values for v in value.split(",")}
+        if not lengths:
+            return 0
+        if len(lengths) > 1 or not all(_DIGITS.match(v) for v in lengths):
+            raise BadRequest(f"Content-Length {values!r}")
+        return int(lengths.pop())
+
+    @staticmethod
+    def _read_chunked(request: BaseHTTPRequestHandler) -> bytes:
+        body = bytearray()
+        while True:
+            line = request.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                raise BadRequest("chunk size") from None
+            if size < 0 or len(body) + size > MAX_PAYLOAD_BYTES:
+                raise BadRequest("chunk size")
+            if size == 0:
+                while request.rfile.readline(1024).strip():  # trailers
+                    pass
+                return bytes(body)
+            chunk = request.rfile.read(size)
+            if len(chunk) < size:
+                raise BadRequest("truncated chunk")
+            body += chunk
+            request.rfile.readline(1024)
+
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         started = time.time()
+        for value in request.headers.values():
+            if not value.isascii():
+                raise BadRequest("a header value that is not ASCII")
         split = urlsplit(request.path)
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD_BYTES:
+        length = self._content_length(request)
+        if length is not None and length > MAX_PAYLOAD_BYTES:
             self._reply(
                 request,
                 413,
-                {"content-type": "application/json"},
+                _JSON,
                 b'{"message":"Request Entity Too Large"}',
+                close=True,
             )
-            request.close_connection = True
             return
-        body = request.rfile.read(length) if length else b""
+        if length is None:
+            body = self._read_chunked(request)
+        else:
+            body = request.rfile.read(length) if length else b""
+            if len(body) < length:
+                raise BadRequest("the body is shorter than its Content-Length")
         matched = self.match(request.command, split.path)
         if matched is None:
-            self._reply(
-                request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
-            )
+            self._reply(request, 404, _JSON, b'{"message":"Not Found"}')
             return
         route, parameters = matched
         event = self._event(
@@ -159,17 +283,10 @@ class HttpGateway:
             body=body,
             started=started,
         )
-        response = self._lambda.invoke(
-            FunctionName=route.function_name, Payload=json.dumps(event).encode()
-        )
-        payload = response["Payload"].read()
-        if response.get("FunctionError"):
-            self._reply(
-                request,
-                500,
-                {"content-type": "application/json"},
-                b'{"message":"Internal Server Error"}',
-            )
+        payload, errored = self.invoke(route.function_name, event)
+        if errored:
+            # The function failed, as it may in AWS: API Gateway's answer, not a harness error.
+            self._reply(request, 500, _JSON, b'{"message":"Internal Server Error"}')
             return
         status, headers, out = self._response(json.loads(payload or b"null"))
         self._reply(request, status, headers, out)
@@ -195,6 +312,12 @@ class HttpGateway:
                 f"{query_parameters[name]},{value}" if name in query_parameters else value
             )
         text = _is_text(headers.get("content-type", ""))
+        decoded = ""
+        if text and body:
+            try:
+                decoded = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = False  # API Gateway passes bytes it cannot decode base64-encoded
         event: dict[str, Any] = {
             "version": "2.0",
             "routeKey": f"{route.method} {route.path}",
@@ -226,10 +349,16 @@ class HttpGateway:
         if parameters:
             event["pathParameters"] = parameters
         if body:
-            event["body"] = (
-                body.decode("utf-8", "replace") if text else base64.b64encode(body).decode()
-            )
+            event["body"] = decoded if text else base64.b64encode(body).decode()
         return event
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> tuple[bytes, bool]:
+        if self._invoke is not None:
+            return self._invoke(function_name, event)
+        response = self._lambda.invoke(
+            FunctionName=function_name, Payload=json.dumps(event).encode()
+        )
+        return response["Payload"].read(), bool(response.get("FunctionError"))
 
     @staticmethod
     def _response(result: Any) -> tuple[int, dict[str, str], bytes]:
@@ -244,13 +373,21 @@ class HttpGateway:
 
     @staticmethod
     def _reply(
-        request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+        request: BaseHTTPRequestHandler,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        close: bool = False,
     ) -> None:
         request.send_response(status)
         for name, value in headers.items():
             if name not in ("content-length", "connection"):
                 request.send_header(name, value)
         request.send_header("content-length", str(len(body)))
+        if close:
+            request.close_connection = True
+            request.send_header("connection", "close")
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(body)

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -117,6 +118,7 @@ class Scheduler:
         region: str,
         account: str,
         clock: LocalClock,
+        report: Callable[..., Any] | None = None,
     ) -> None:
         self._schedules = schedules
         self._lambda = session.client("lambda", endpoint_url=endpoint)
@@ -129,6 +131,7 @@ class Scheduler:
         self.fired: list[tuple[str, datetime]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._report = report
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
@@ -141,7 +144,12 @@ class Scheduler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            self.tick()
+            try:
+                self.tick()
+            except Exception as error:  # keep firing the other rules; say what went wrong
+                if self._report is None:
+                    raise
+                self._report(error, "tick")
 
     def tick(self) -> list[str]:
         """Fire every rule that is due at the clock's now; returns the rules fired."""
@@ -150,8 +158,13 @@ class Scheduler:
         for schedule in self._schedules:
             if self._next[schedule.rule_name] <= now:
                 self._next[schedule.rule_name] = next_fire(schedule.expression, now)
-                self._fire(schedule, now)
                 fired.append(schedule.rule_name)
+                try:
+                    self._fire(schedule, now)
+                except Exception as error:
+                    if self._report is None:
+                        raise
+                    self._report(error, f"firing {schedule.rule_name}")
         return fired
 
     def _fire(self, schedule: Schedule, at: datetime) -> None:

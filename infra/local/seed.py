@@ -24,6 +24,10 @@ DEMO_CATALOGUE: dict[str, dict[str, int]] = {
 }
 
 
+# The management API's cursor key (infra/constructs/api.py), not a provider's secret.
+CURSOR_KEY_NAME = "api-cursor"
+
+
 def provider_of(secret_name: str) -> str:
     """'orderhub-dev/stripe' -> 'stripe'."""
     return secret_name.rsplit("/", 1)[-1]
@@ -57,14 +61,22 @@ def seed(
     chosen: dict[str, str] = {}
     for name, arn in secret_arns.items():
         provider = provider_of(name)
+        if provider == CURSOR_KEY_NAME:
+            # The API's cursor-signing key: the deployer fills generated values with a fixed
+            # placeholder, so each embedded stack gets its own random key here.
+            signing_key = {"key": secrets.token_urlsafe(48)}
+            secrets_client.put_secret_value(SecretId=arn, SecretString=json.dumps(signing_key))
+            continue
         value = (
             (provider_secrets or {}).get(provider)
             or os.environ.get(secret_env_name(provider))
             or _generated_secret(provider)
         )
-        secrets_client.put_secret_value(
-            SecretId=arn, SecretString=json.dumps({"webhook_secret": value})
-        )
+        document = {"webhook_secret": value}
+        if provider == "shopify" and os.environ.get("SHOPIFY_SHOP_DOMAIN"):
+            # Only deliveries naming this shop are accepted; unset, any shop domain is.
+            document["shop_domain"] = os.environ["SHOPIFY_SHOP_DOMAIN"]
+        secrets_client.put_secret_value(SecretId=arn, SecretString=json.dumps(document))
         chosen[provider] = value
     table = Table(table_name)
     key = api_key or os.environ.get("ORDERHUB_API_KEY") or generate_key()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 from unittest import mock
 
 import httpx
+from botocore.config import Config
 
+from infra.local import transactions
 from infra.local.deployer import Deployer, Deployment
+from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
 from infra.local.lambda_runtime import InProcessLambdas
 from infra.local.scheduler import LocalClock, Scheduler
@@ -21,12 +25,18 @@ from infra.local.template import resources_of_type
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
 DEFAULT_STACK_NAME = "orderhub-dev"
+SHARD_ITERATOR_LIFETIME_SECONDS = 15 * 60
+# Execution environments a webhook function may have at once. Lambda scales a function out to
+# absorb a provider's burst; its module state (resolver, router) is per copy of its module.
+WEBHOOK_ENVIRONMENTS = 4  # DynamoDB Streams: an iterator expires after 15 min
 _dynamodb_lock = threading.Lock()
 
 
 def _serialise_dynamodb(patches: list[Any]) -> None:
     """moto's DynamoDB is not atomic under threads (conditional writes and transactions race);
-    real DynamoDB is. One lock around its request handling restores the semantics we rely on."""
+    real DynamoDB is. One lock around its request handling restores the semantics we rely on.
+    What runs under it is one request's work: transactions touch their items, not a copy of
+    the table (infra/local/transactions.py)."""
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -38,6 +48,111 @@ def _serialise_dynamodb(patches: list[Any]) -> None:
                 return _original(self)
 
         patch = mock.patch.object(handler, "call_action", locked)
+        patch.start()
+        patches.append(patch)
+
+
+def _cache_backend_lookup(patches: list[Any]) -> None:
+    """moto's server resolves the backend of every request by listing its package directory
+    (~150 stat calls) and trying every service's URL patterns, under one lock that all requests
+    share. The answer depends only on the host: remember it."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    known: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        try:
+            return known[host]
+        except KeyError:
+            found = known[host] = original(self, host)
+            return found
+
+    patch = mock.patch.object(
+        DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host
+    )
+    patch.start()
+    patches.append(patch)
+
+
+_partition = threading.local()
+
+
+def _query_one_partition(patches: list[Any]) -> None:
+    """moto answers every Query by sorting *all* the table's items and filtering them (O(table)
+    per Query, under the DynamoDB lock: the biggest cost of a busy embedded stack). A Query on
+    the table's own key reads one partition: give it only that partition. Index queries and
+    scans keep moto's path."""
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key = bound.arguments.get("hash_key")
+        if bound.arguments.get("index_name") is not None or hash_key is None:
+            return original_query(self, *args, **kwargs)
+        previous = getattr(_partition, "current", None)
+        _partition.current = (self, hash_key)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _partition.current = previous
+
+    def all_items(self: Any) -> Any:
+        current = getattr(_partition, "current", None)
+        if current is None or current[0] is not self:
+            return original_all_items(self)
+        bucket = self.items.get(current[1])  # .get: the items dict is a defaultdict
+        if bucket is None:
+            return []
+        if not self.range_key_attr:
+            return [bucket]
+        return sorted(bucket.values(), key=lambda item: item.range_key)
+
+    for name, replacement in (("query", query), ("all_items", all_items)):
+        patch = mock.patch.object(Table, name, replacement)
+        patch.start()
+        patches.append(patch)
+
+
+def _expire_shard_iterators(patches: list[Any]) -> None:
+    """moto keeps every shard iterator it ever issued (a poller takes a new one per read: ~1 MB
+    a minute); DynamoDB expires them after 15 minutes with ExpiredIteratorException."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+
+    original_init = ShardIterator.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.issued_at = time.monotonic()
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        now = time.monotonic()
+        iterators = self.shard_iterators
+        while iterators:  # oldest first: dicts keep insertion order
+            arn, oldest = next(iter(iterators.items()))
+            if now - getattr(oldest, "issued_at", now) < SHARD_ITERATOR_LIFETIME_SECONDS:
+                break
+            del iterators[arn]
+        found = iterators.get(iterator_arn)
+        if found is None:
+            raise JsonRESTError(
+                "ExpiredIteratorException",
+                "Iterator expired. The iterator was created over 15 minutes ago.",
+            )
+        return found.get(limit)  # type: ignore[no-any-return]
+
+    for target, name, replacement in (
+        (ShardIterator, "__init__", init),
+        (DynamoDBStreamsBackend, "get_records", get_records),
+    ):
+        patch = mock.patch.object(target, name, replacement)
         patch.start()
         patches.append(patch)
 
@@ -64,7 +179,9 @@ class EmbeddedStack:
         self._log_level = log_level
         self._background = background
         self._patches: list[Any] = []
+        self._undo: list[Any] = []
         self._saved_env: dict[str, str | None] = {}
+        self.errors = HarnessErrors()
         self.clock = LocalClock()
         self.moto: Any = None
         self.runtime: InProcessLambdas | None = None
@@ -85,7 +202,16 @@ class EmbeddedStack:
 
         MotoRequestHandler.disable_nagle_algorithm = True
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request
+        # A 500 inside moto (Flask logs it on "moto") or a thread that dies is the harness's.
+        for name in ("moto", "werkzeug"):
+            handler = self.errors.capture_logger(name, "moto")
+            self._undo.append(lambda n=name, h=handler: logging.getLogger(n).removeHandler(h))
+        self._undo.append(self.errors.capture_threads())
         _serialise_dynamodb(self._patches)
+        self.transaction_tokens = transactions.install(self._patches)
+        _expire_shard_iterators(self._patches)
+        _cache_backend_lookup(self._patches)
+        _query_one_partition(self._patches)
         self.runtime = InProcessLambdas(
             region=REGION,
             extra_environment={
@@ -132,7 +258,11 @@ class EmbeddedStack:
             account=ACCOUNT,
             stack_name=self.stack_name,
         )
-        self.deployment = deployer.deploy()
+        try:
+            self.deployment = deployer.deploy()
+        except Exception as error:
+            self.errors.record("deployer", error, "deploying the template")
+            raise
         self.deployer = deployer
         self.seeded = seed(
             self.client("secretsmanager"),
@@ -143,7 +273,11 @@ class EmbeddedStack:
             catalogue=self._catalogue,
         )
         self.poller = StreamPoller(
-            self.deployment.stream_mappings, self.session, endpoint=self.endpoint, region=REGION
+            self.deployment.stream_mappings,
+            self.session,
+            endpoint=self.endpoint,
+            region=REGION,
+            report=self.errors.reporter("stream-poller"),
         )
         self.scheduler = Scheduler(
             self.deployment.schedules,
@@ -152,6 +286,7 @@ class EmbeddedStack:
             region=REGION,
             account=ACCOUNT,
             clock=self.clock,
+            report=self.errors.reporter("scheduler"),
         )
         if self._background:
             self.poller.start()
@@ -159,12 +294,20 @@ class EmbeddedStack:
         else:
             for state in self.poller.states:
                 self.poller._discover_shards(state)
+        routes = routes_from_template(self.template, deployer.resolver)
+        self._scale_out_webhooks(routes)
         if self._gateway_port is not None:
+            # API Gateway does not retry an integration and gives it at most 30 s.
+            invoke = Config(
+                read_timeout=30, retries={"total_max_attempts": 1}, max_pool_connections=64
+            )
             self.gateway = HttpGateway(
-                routes_from_template(self.template, deployer.resolver),
-                self.client("lambda"),
+                routes,
+                self.session.client("lambda", endpoint_url=self.endpoint, config=invoke),
                 port=self._gateway_port,
                 account=ACCOUNT,
+                report=self.errors.reporter("gateway"),
+                invoke=self._invoke_in_process,
             )
             self.gateway.start()
         self.outputs = {
@@ -172,6 +315,28 @@ class EmbeddedStack:
             for name, output in self.template.get("Outputs", {}).items()
         }
         return self
+
+    def _scale_out_webhooks(self, routes: list[Any]) -> None:
+        """Webhook functions get several execution environments (module copies); every other
+        function one, so their invocations run one at a time as in one warm container."""
+        from moto.awslambda.models import lambda_backends
+
+        assert self.runtime is not None
+        functions = lambda_backends[ACCOUNT][REGION]
+        for route in routes:
+            if route.path.startswith("/webhooks/"):
+                handler = str(functions.get_function(route.function_name).handler)
+                self.runtime.concurrency[handler.rpartition(".")[0]] = WEBHOOK_ENVIRONMENTS
+
+    def _invoke_in_process(self, function_name: str, event: dict[str, Any]) -> tuple[bytes, bool]:
+        """What API Gateway's Lambda integration does: call the function, skipping moto's HTTP
+        Lambda API (one local HTTP round trip and a server thread less per request)."""
+        from moto.awslambda.models import lambda_backends
+
+        assert self.runtime is not None
+        function = lambda_backends[ACCOUNT][REGION].get_function(function_name)
+        body, errored, _ = self.runtime.invoke(function, event)
+        return body.encode(), errored
 
     def stop(self) -> None:
         for part in (self.gateway, self.scheduler, self.poller):
@@ -185,6 +350,9 @@ class EmbeddedStack:
         for patch in reversed(self._patches):
             patch.stop()
         self._patches.clear()
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -4,6 +4,12 @@ Polls each stream's shards, drops records the mapping's filters reject, invokes 
 with batches of up to BatchSize records, honours ReportBatchItemFailures (retry from the first
 failed record), BisectBatchOnFunctionError and MaximumRetryAttempts, and sends what is still
 failing to the on-failure destination with the same `DDBStreamBatchInfo` body Lambda sends.
+
+Like Lambda's poller it keeps a position (the last sequence number it consumed), not one
+iterator forever: when an iterator dies (expired, trimmed, the stream gone or replaced) and
+whenever a shard has been idle for `refresh_seconds`, it rediscovers the stream's shards and
+resumes AFTER_SEQUENCE_NUMBER its position. A batch that could not be delivered (the invoke
+itself failed) is retried from that position; that failure is a harness error, reported.
 """
 
 from __future__ import annotations
@@ -13,14 +19,22 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from botocore.config import Config
 
 from infra.local.deployer import StreamMapping
 from infra.local.event_filters import matches
 
 Record = dict[str, Any]
+_ITERATOR_ENDED = {
+    "ExpiredIteratorException",
+    "TrimmedDataAccessException",
+    "ResourceNotFoundException",
+}
 
 
 def _to_lambda_json(value: Any) -> Any:
@@ -48,7 +62,13 @@ def as_lambda_record(record: Record, *, stream_arn: str, region: str) -> Record:
 @dataclass
 class _Shard:
     shard_id: str
-    iterator: str | None
+    iterator: str | None = None
+    last_sequence: str | None = None  # the last record consumed (delivered or filtered out)
+    anchored_at: float = 0.0  # monotonic time the iterator was obtained
+    closed: bool = False  # a closed shard read to its end
+
+
+Reporter = Callable[..., Any]
 
 
 @dataclass
@@ -71,18 +91,25 @@ class StreamPoller:
         region: str,
         retry_delay_seconds: float = 0.05,
         poll_interval_seconds: float = 0.05,
+        refresh_seconds: float = 1.0,
+        report: Reporter | None = None,
     ) -> None:
         self._streams = session.client("dynamodbstreams", endpoint_url=endpoint)
-        self._lambda = session.client("lambda", endpoint_url=endpoint)
+        # Lambda's own retry is ours (below), and an invocation may run up to 15 minutes.
+        invoke_config = Config(read_timeout=900, retries={"total_max_attempts": 1})
+        self._lambda = session.client("lambda", endpoint_url=endpoint, config=invoke_config)
         self._sqs = session.client("sqs", endpoint_url=endpoint)
         self._region = region
         self._retry_delay = retry_delay_seconds
         self._interval = poll_interval_seconds
+        self._refresh = refresh_seconds
         self.states = [MappingState(mapping) for mapping in mappings]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._poll_lock = threading.Lock()
-        self.errors: list[str] = []
+        self.errors: list[str] = []  # also passed to `report` (the stack's error record)
+        self._report = report
+        self.reanchored = 0  # how often a shard was resumed from its position (tests)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -101,10 +128,15 @@ class StreamPoller:
             try:
                 busy = self.poll_once()
             except Exception as error:
-                self.errors.append(repr(error))
+                self._error(error, "poll")
                 busy = 0
             if not busy:
                 self._stop.wait(self._interval)
+
+    def _error(self, error: BaseException, context: str) -> None:
+        self.errors.append(f"{context}: {error!r}")
+        if self._report is not None:
+            self._report(error, context)
 
     # -- polling ---------------------------------------------------------------------------------
     def poll_once(self) -> int:
@@ -112,39 +144,110 @@ class StreamPoller:
         consumed = 0
         with self._poll_lock:
             for state in self.states:
-                for shard in state.shards.values():
+                if any(self._stale(shard) for shard in state.shards.values()) or not state.shards:
+                    self._discover_shards(state)
+                for shard in list(state.shards.values()):
                     consumed += self._poll_shard(state, shard)
         return consumed
 
+    def _stale(self, shard: _Shard) -> bool:
+        """Resume from the position when the iterator died or has been idle a while: a stream
+        replaced under us (moto used to swap the table object) then costs at most that while."""
+        if shard.closed:
+            return False
+        return shard.iterator is None or time.monotonic() - shard.anchored_at > self._refresh
+
     def _discover_shards(self, state: MappingState) -> None:
-        description = self._streams.describe_stream(StreamArn=state.mapping.stream_arn)
-        for shard in description["StreamDescription"]["Shards"]:
-            if shard["ShardId"] in state.shards:
-                continue
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=state.mapping.stream_arn,
-                ShardId=shard["ShardId"],
-                ShardIteratorType=state.mapping.starting_position,
-            )["ShardIterator"]
-            state.shards[shard["ShardId"]] = _Shard(shard["ShardId"], iterator)
+        try:
+            description = self._streams.describe_stream(StreamArn=state.mapping.stream_arn)
+        except Exception as error:
+            self._error(error, f"describe_stream {state.mapping.stream_arn}")
+            return
+        for listed in description["StreamDescription"]["Shards"]:
+            shard = state.shards.setdefault(listed["ShardId"], _Shard(listed["ShardId"]))
+            if self._stale(shard):
+                self._anchor(state, shard)
+
+    def _anchor(self, state: MappingState, shard: _Shard) -> None:
+        """A fresh iterator at the shard's position: after the last consumed record, else the
+        mapping's starting position."""
+        request: dict[str, str] = {
+            "StreamArn": state.mapping.stream_arn,
+            "ShardId": shard.shard_id,
+        }
+        if shard.last_sequence is not None:
+            request |= {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "SequenceNumber": shard.last_sequence,
+            }
+        elif shard.iterator is not None and state.mapping.starting_position == "LATEST":
+            # Nothing consumed yet from LATEST: a new LATEST would skip what arrived since.
+            shard.anchored_at = time.monotonic()
+            return
+        else:
+            request["ShardIteratorType"] = state.mapping.starting_position
+        try:
+            shard.iterator = self._streams.get_shard_iterator(**request)["ShardIterator"]
+        except Exception as error:
+            shard.iterator = None
+            self._error(error, f"get_shard_iterator {shard.shard_id}")
+            return
+        shard.anchored_at = time.monotonic()
+        if shard.last_sequence is not None:
+            self.reanchored += 1
 
     def _poll_shard(self, state: MappingState, shard: _Shard) -> int:
         if shard.iterator is None:
             return 0
-        response = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
-        shard.iterator = response.get("NextShardIterator")
+        try:
+            response = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        except Exception as error:
+            # ExpiredIterator, TrimmedDataAccess, ResourceNotFound...: resume from the position
+            # on the next pass. Only unexpected failures are the harness's fault.
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+            if code not in _ITERATOR_ENDED:
+                self._error(error, f"get_records {shard.shard_id}")
+            shard.iterator = None
+            return 0
+        following = response.get("NextShardIterator")
+        raw = response.get("Records", [])
+        if not raw:
+            shard.iterator = following
+            shard.closed = following is None
+            return 0
         records = [
             as_lambda_record(r, stream_arn=state.mapping.stream_arn, region=self._region)
-            for r in response.get("Records", [])
+            for r in raw
         ]
-        if not records:
+        try:
+            self._consume(state, shard, records)
+        except Exception as error:
+            # The invoke itself failed (not the function): retry from the position.
+            self._error(error, f"delivering to {state.mapping.function_name}")
+            shard.iterator = None
             return 0
-        wanted = [r for r in records if self._passes_filters(state.mapping, r)]
-        state.filtered_out += len(records) - len(wanted)
-        size = max(1, state.mapping.batch_size)
-        for start in range(0, len(wanted), size):
-            self._deliver(state, shard, wanted[start : start + size])
+        shard.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+        shard.iterator = following
+        shard.anchored_at = time.monotonic()
         return len(records)
+
+    def _consume(self, state: MappingState, shard: _Shard, records: list[Record]) -> None:
+        """Deliver a response's records in batches, moving the position after each batch."""
+        size = max(1, state.mapping.batch_size)
+        batch: list[Record] = []
+        for record in records:
+            if not self._passes_filters(state.mapping, record):
+                state.filtered_out += 1
+                if not batch:
+                    shard.last_sequence = record["dynamodb"]["SequenceNumber"]
+                continue
+            batch.append(record)
+            if len(batch) == size:
+                self._deliver(state, shard, batch)
+                shard.last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
+                batch = []
+        if batch:
+            self._deliver(state, shard, batch)
 
     @staticmethod
     def _passes_filters(mapping: StreamMapping, record: Record) -> bool:

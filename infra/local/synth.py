@@ -14,8 +14,17 @@ from typing import Any
 
 from infra.paths import BUILD, ROOT
 
+
 # Local synthesis skips asset bundling: the embedded stack runs the source tree in-process.
-LOCAL_CONTEXT: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+# The embedded stack is a sandbox: the providers' test-mode payments (what the simulators and
+# the providers' test dashboards send) pay its orders, unless ORDERHUB_ACCEPT_TEST_PAYMENTS=false.
+def local_context() -> dict[str, Any]:
+    return {
+        "aws:cdk:bundling-stacks": [],
+        "orderhub:acceptTestPayments": os.environ.get("ORDERHUB_ACCEPT_TEST_PAYMENTS", "true"),
+    }
+
+
 _SHAPING = ("infra/**/*.py", "shared/store/schema.py", "cdk.json", "uv.lock")
 
 
@@ -32,7 +41,7 @@ def _fingerprint(context: dict[str, Any]) -> str:
 
 def synth_template(context: dict[str, Any] | None = None, *, fresh: bool = False) -> dict[str, Any]:
     """The stack's template; synthesised in a child process (jsii and Node stay out of ours)."""
-    merged = {**LOCAL_CONTEXT, **(context or {})}
+    merged = {**local_context(), **(context or {})}
     outdir = BUILD / "synth" / _fingerprint(merged)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     # Parallel test workers share the cache: one synthesises while the others wait for it.

@@ -44,3 +44,9 @@ class StockContention(DomainError):
 
 class InvalidStockLevel(DomainError):
     code = "invalid_stock_level"
+
+
+class MoneyReceived(DomainError):
+    """The order cannot be cancelled outright: a provider reported money taken for it."""
+
+    code = "money_received"

@@ -7,7 +7,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from shared.domain.errors import InvalidTransition
 from shared.domain.money import CurrencyCode, Money
@@ -17,6 +25,25 @@ Sku = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S(?:[^\x00-\x1f]*\S)?$")
 ]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+# More units than any shop sells in one line; keeps amounts far inside DynamoDB's 38 digits.
+MAX_QUANTITY = 1_000_000
+# Python's datetime stops at year 9999 and DynamoDB keys sort ISO text: a moment that cannot be
+# stored as UTC (9999-12-31T23:59:59-05:00 is year 10000 in UTC) is refused at the boundary.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError) as error:
+        raise ValueError("the moment is outside the range a timestamp can be stored in") from error
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError("the moment is outside 1970-01-01 .. 9999-12-31 UTC")
+    return utc
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class OrderStatus(StrEnum):
@@ -68,7 +95,7 @@ class OrderLine(_Canonical):
     line_no: int = Field(ge=1)
     sku: Sku | None = Field(description="Internal SKU; None for lines that hold no stock.")
     name: str
-    quantity: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     unit_price: Money = Field(description="Price of one unit as the channel charged it.")
     vat_rate: Decimal = Field(ge=0, le=100, description="VAT rate in percent.")
     discount: Money | None = None
@@ -77,6 +104,8 @@ class OrderLine(_Canonical):
     def _one_currency(self) -> OrderLine:
         if self.discount is not None and self.discount.currency != self.unit_price.currency:
             raise ValueError("line discount and unit price differ in currency")
+        if self.unit_price.amount < 0 or (self.discount is not None and self.discount.amount < 0):
+            raise ValueError("a line's price and discount cannot be negative")
         return self
 
 
@@ -121,9 +150,11 @@ class Totals(_Canonical):
 
     @model_validator(mode="after")
     def _one_currency(self) -> Totals:
-        currencies = {m.currency for m in (self.items, self.shipping, self.discount, self.tax)}
-        if currencies != {self.total.currency}:
+        amounts = (self.items, self.shipping, self.discount, self.tax, self.total)
+        if {m.currency for m in amounts} != {self.total.currency}:
             raise ValueError("order totals mix currencies")
+        if any(m.amount < 0 for m in amounts):
+            raise ValueError("order totals cannot be negative")
         return self
 
 
@@ -142,7 +173,7 @@ class Order(_Canonical):
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     external_number: str | None = Field(default=None, description="Human number, e.g. #1001.")
     revision: int = Field(ge=0, description="Channel revision; a higher one wins.")
-    placed_at: AwareDatetime
+    placed_at: UtcDatetime
     currency: CurrencyCode
     prices_include_vat: bool
     lines: list[OrderLine] = Field(min_length=1)
@@ -152,6 +183,7 @@ class Order(_Canonical):
     totals: Totals
     channel_payment: ChannelPayment | None = None
     note: str | None = None
+    test: bool = Field(default=False, description="The channel marks it a test order.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Order:

@@ -10,15 +10,15 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from shared.domain.events import OrderReceived, PaymentReported
 from shared.domain.money import Money, total_of
 from shared.domain.order import (
+    MAX_QUANTITY,
     Address,
     Buyer,
     ChannelPayment,
@@ -26,14 +26,17 @@ from shared.domain.order import (
     OrderLine,
     PaymentMethod,
     Totals,
+    UtcDatetime,
 )
 from shared.domain.payment import ChannelOrderRef, PaymentEvent, PaymentStatus
 from shared.integrations.webhooks import (
+    EventId,
     MalformedWebhook,
     ParsedWebhook,
     SignatureMismatch,
     WebhookRequest,
     parse_json_model,
+    parse_value,
     validation_message,
 )
 
@@ -41,16 +44,26 @@ SOURCE = "shopify"
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
 WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
+SHOP_DOMAIN_HEADER = "X-Shopify-Shop-Domain"
 AUDIT_HEADERS = (
     TOPIC_HEADER,
     WEBHOOK_ID_HEADER,
-    "X-Shopify-Shop-Domain",
+    SHOP_DOMAIN_HEADER,
     "X-Shopify-API-Version",
     "X-Shopify-Triggered-At",
     "X-Shopify-Event-Id",
 )
 # Shopify's built-in manual payment method for cash on delivery is named exactly this.
 _COD_GATEWAY = "cash on delivery"
+# The financial_status that means Shopify collected the whole total.
+PAID_STATUSES = frozenset({"paid"})
+Topic = Annotated[str, StringConstraints(pattern=r"^[a-z_]+/[a-z_]+$", max_length=64)]
+
+
+class UnknownShop(SignatureMismatch):
+    """Correctly signed by the app, but for a shop this deployment does not serve."""
+
+    code = "unknown_shop"
 
 
 def sign(raw_body: bytes, client_secret: str) -> str:
@@ -78,7 +91,8 @@ class ShopifyAddress(_Lenient):
 
 
 class ShopifyTaxLine(_Lenient):
-    rate: Decimal
+    # A fraction (0.23); anything outside 0..1 is not a tax rate (and 1e308 breaks Decimal math).
+    rate: Decimal = Field(ge=0, le=1)
     price: str
 
 
@@ -91,7 +105,7 @@ class ShopifyLineItem(_Lenient):
     sku: str | None = None
     name: str | None = None
     title: str | None = None
-    quantity: int
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     price: str
     tax_lines: list[ShopifyTaxLine] = []
     discount_allocations: list[ShopifyDiscountAllocation] = []
@@ -109,10 +123,10 @@ class ShopifyCustomer(_Lenient):
 
 
 class ShopifyOrder(_Lenient):
-    id: int
+    id: int = Field(ge=1, lt=2**63)
     name: str | None = None
-    created_at: datetime
-    updated_at: datetime | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime | None = None
     currency: str
     taxes_included: bool = False
     total_price: str
@@ -131,6 +145,7 @@ class ShopifyOrder(_Lenient):
     gateway: str | None = None
     payment_gateway_names: list[str] = []
     note: str | None = None
+    test: bool = False
 
 
 class ShopifyWebhooks:
@@ -145,26 +160,44 @@ class ShopifyWebhooks:
         expected = sign(request.raw_body, str(secrets["webhook_secret"]))
         if not hmac.compare_digest(expected.encode(), received.encode()):
             raise SignatureMismatch(f"{HMAC_HEADER} does not match the body")
+        # One app secret signs for every shop that installed the app: only our shop counts.
+        shop = str(secrets.get("shop_domain") or "").strip().lower()
+        sender = request.headers.get(SHOP_DOMAIN_HEADER, "").strip().lower()
+        if shop and sender != shop:
+            raise UnknownShop(f"{SHOP_DOMAIN_HEADER} {sender or '(missing)'} is not this shop")
 
     def parse(self, request: WebhookRequest) -> ParsedWebhook:
-        topic = request.headers.require(TOPIC_HEADER)
-        webhook_id = request.headers.require(WEBHOOK_ID_HEADER)
+        topic = parse_value(Topic, request.headers.require(TOPIC_HEADER), TOPIC_HEADER)
+        webhook_id = parse_value(
+            EventId, request.headers.require(WEBHOOK_ID_HEADER), WEBHOOK_ID_HEADER
+        )
         audit = {name: request.headers[name] for name in AUDIT_HEADERS if name in request.headers}
-        # The topic header decides; a topic we do not handle is recorded without parsing.
+
+        def ignored(reason: str) -> ParsedWebhook:
+            return ParsedWebhook(
+                event_id=webhook_id,
+                topic=topic,
+                event=None,
+                ignored_reason=reason,
+                audit_headers=audit,
+            )
+
+        # The topic header is not signed: it only chooses what to look for. What the order is
+        # and whether it is paid come from the signed body, so a captured orders/create of a
+        # pending order resent as orders/paid pays nothing.
         if topic == "orders/create":
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
             event: OrderReceived | PaymentReported = OrderReceived(order=to_order(shopify_order))
         elif topic == "orders/paid":
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
+            if shopify_order.financial_status not in PAID_STATUSES:
+                return ignored(
+                    f"the signed body says financial_status={shopify_order.financial_status}, "
+                    "not paid"
+                )
             event = PaymentReported(payment=to_payment(shopify_order, webhook_id))
         else:
-            return ParsedWebhook(
-                event_id=webhook_id,
-                topic=topic,
-                event=None,
-                ignored_reason=f"topic {topic} is not handled",
-                audit_headers=audit,
-            )
+            return ignored(f"topic {topic} is not handled")
         return ParsedWebhook(event_id=webhook_id, topic=topic, event=event, audit_headers=audit)
 
 
@@ -254,7 +287,7 @@ def _to_order(source: ShopifyOrder) -> Order:
     )
     channel_payment = (
         ChannelPayment(provider=SOURCE, payment_id=str(source.id), amount=total)
-        if source.financial_status == "paid"
+        if source.financial_status in PAID_STATUSES
         else None
     )
     return Order(
@@ -278,6 +311,7 @@ def _to_order(source: ShopifyOrder) -> Order:
         ),
         channel_payment=channel_payment,
         note=source.note,
+        test=source.test,
     )
 
 
@@ -293,6 +327,7 @@ def to_payment(source: ShopifyOrder, webhook_id: str) -> PaymentEvent:
             amount=_money(source.total_price, source.currency.upper()),
             method=source.payment_gateway_names[0] if source.payment_gateway_names else None,
             occurred_at=source.updated_at or source.created_at,
+            test=source.test,
         )
     except (ValidationError, ValueError) as error:
         message = validation_message(error) if isinstance(error, ValidationError) else str(error)

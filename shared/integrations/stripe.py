@@ -13,13 +13,13 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from shared.domain.events import PaymentReported
-from shared.domain.money import Money
 from shared.domain.payment import PaymentEvent, PaymentStatus
+from shared.integrations.stripe_amounts import UnrepresentableAmount, from_stripe_amount
 from shared.integrations.webhooks import (
     MalformedWebhook,
     ParsedWebhook,
@@ -57,7 +57,9 @@ def verify_signature(
     candidates: list[str] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
-        if key == "t":
+        # The first t= counts, as in stripe-python: two Stripe-Signature headers arrive joined
+        # by a comma, and a later t= must not replace the one the first signature was made at.
+        if key == "t" and timestamp is None:
             try:
                 timestamp = int(value)
             except ValueError as error:
@@ -84,11 +86,19 @@ class StripeEventData(_Lenient):
     object: dict[str, Any]
 
 
+# Stripe's ids are short ASCII ("evt_1Q..."); DynamoDB keys stop at 2,048 bytes.
+StripeId = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+]
+# The range a datetime can hold (year 1970 to 9999): `created` is a Unix time in seconds.
+LATEST_UNIX_TIME = 253402300799
+
+
 class StripeEvent(_Lenient):
-    id: str = Field(min_length=1)
+    id: StripeId
     object: Literal["event"] = "event"
-    type: str = Field(min_length=1)
-    created: int
+    type: str = Field(min_length=1, max_length=255)
+    created: int = Field(ge=0, le=LATEST_UNIX_TIME)
     livemode: bool = False
     data: StripeEventData
 
@@ -100,11 +110,11 @@ class StripeError(_Lenient):
 
 
 class StripePaymentIntent(_Lenient):
-    id: str
+    id: StripeId
     object: Literal["payment_intent"]
-    amount: int = Field(ge=0)
-    amount_received: int = Field(default=0, ge=0)
-    currency: str = Field(min_length=3, max_length=3)
+    amount: int = Field(ge=0, le=10**15)
+    amount_received: int = Field(default=0, ge=0, le=10**15)
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$")
     metadata: dict[str, str] = {}
     payment_method_types: list[str] = []
     last_payment_error: StripeError | None = None
@@ -112,13 +122,13 @@ class StripePaymentIntent(_Lenient):
 
 
 class StripeCheckoutSession(_Lenient):
-    id: str
+    id: StripeId
     object: Literal["checkout.session"]
     client_reference_id: str | None = None
-    amount_total: int | None = Field(default=None, ge=0)
-    currency: str | None = None
+    amount_total: int | None = Field(default=None, ge=0, le=10**15)
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
     payment_status: Literal["paid", "unpaid", "no_payment_required"]
-    payment_intent: str | None = None
+    payment_intent: StripeId | None = None
     metadata: dict[str, str] = {}
     payment_method_types: list[str] = []
 
@@ -180,6 +190,8 @@ def _to_payment(event: StripeEvent) -> PaymentEvent | str:
         return _map_payment(event)
     except ValidationError as error:
         raise MalformedWebhook(validation_message(error)) from error
+    except UnrepresentableAmount as error:
+        raise MalformedWebhook(str(error)) from error
 
 
 def _failure_reason(intent: StripePaymentIntent, event_type: str) -> str:
@@ -207,10 +219,11 @@ def _map_payment(event: StripeEvent) -> PaymentEvent | str:
             payment_id=intent.id,
             order_id=order_id,
             status=status,
-            amount=Money(amount=amount, currency=intent.currency.upper()),
+            amount=from_stripe_amount(amount, intent.currency),
             method=_single_method(intent.payment_method_types),
             occurred_at=occurred_at,
             failure_reason=failure,
+            test=not event.livemode,
         )
     if event.type in _SESSION_TYPES:
         session = parse_model(StripeCheckoutSession, event.data.object)
@@ -238,9 +251,10 @@ def _map_payment(event: StripeEvent) -> PaymentEvent | str:
             payment_id=session.payment_intent or session.id,
             order_id=order_id,
             status=status,
-            amount=Money(amount=session.amount_total, currency=session.currency.upper()),
+            amount=from_stripe_amount(session.amount_total, session.currency),
             method=_single_method(session.payment_method_types),
             occurred_at=occurred_at,
             failure_reason="async payment failed" if status is PaymentStatus.FAILED else None,
+            test=not event.livemode,
         )
     return f"event type {event.type} is not handled"

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from shared.domain.events import InboundEvent
+
+# A provider's delivery or event id becomes part of a DynamoDB key (2,048 bytes at most):
+# printable ASCII, short. Real ids are UUIDs or "evt_..." strings of a few dozen characters.
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 
 
 class WebhookRejected(Exception):
@@ -113,6 +117,20 @@ def parse_json_model(model: type[M], raw_body: bytes) -> M:
         if error.errors()[0]["type"] == "model_type":
             raise MalformedWebhook("body is not a JSON object") from error
         raise MalformedWebhook(validation_message(error)) from error
+
+
+_adapters: dict[int, TypeAdapter[Any]] = {}
+
+
+def parse_value(kind: Any, value: Any, what: str) -> Any:
+    """Validate one value (a header, an id) against an annotated type; 400 naming `what`."""
+    adapter = _adapters.get(id(kind))
+    if adapter is None:
+        adapter = _adapters[id(kind)] = TypeAdapter(kind)
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as error:
+        raise MalformedWebhook(f"{what}: {error.errors()[0]['msg']}") from error
 
 
 def parse_model(model: type[M], document: Any) -> M:

@@ -9,14 +9,19 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from shared.domain.errors import ConcurrentModification, OrderNotFound, StockContention
+from shared.domain.errors import (
+    ConcurrentModification,
+    MoneyReceived,
+    OrderNotFound,
+    StockContention,
+)
 from shared.domain.events import EventType
 from shared.domain.order import OrderStatus, ensure_transition
 from shared.domain.stock import Allocation, Shortage, allocate
 from shared.services.clock import Clock, utc_now
 from shared.services.payments import PAYMENT_WAIT, PaymentService
-from shared.store.orders import Change, OrderRepository, OrderState
-from shared.store.stock import StockRepository
+from shared.store.orders import Change, OrderState
+from shared.store.ports import OrderStore, StockStore
 from shared.store.table import Transaction, TransactionConflict
 
 MAX_ATTEMPTS = 5
@@ -38,8 +43,8 @@ class Compensation(StrEnum):
 
 @dataclass
 class FulfilmentService:
-    orders: OrderRepository
-    stock: StockRepository
+    orders: OrderStore
+    stock: StockStore
     payments: PaymentService
     now: Clock = utc_now
 
@@ -161,6 +166,8 @@ class FulfilmentService:
         def cancel(state: OrderState) -> str:
             if state.status is not OrderStatus.CANCELLED:
                 ensure_transition(state.status, OrderStatus.CANCELLED)
+                if state.money_received:
+                    raise MoneyReceived(f"order {order_id} has money received: refund it first")
                 self._cancel(state, reason)
             return OrderStatus.CANCELLED.value
 
@@ -176,20 +183,27 @@ class FulfilmentService:
         def undo(state: OrderState) -> Compensation:
             if state.status is OrderStatus.CANCELLED:
                 return Compensation.CANCELLED
-            if state.status in _UNDOABLE:
+            if state.status in _UNDOABLE and not state.money_received:
                 self._cancel(state, reason)
                 return Compensation.CANCELLED
             if reason == PAYMENT_TIMEOUT and state.status is OrderStatus.PAID:
                 return Compensation.PAID
-            if state.attention != reason:
+            # Money was taken (paid, or received and not yet decided: a backordered order, an
+            # amount that did not match): nothing is undone; a person ships or refunds.
+            attention = f"{reason}_money_received" if state.status in _UNDOABLE else reason
+            if state.attention != attention:
+                detail: dict[str, object] = {"reason": reason}
+                if state.status in _UNDOABLE:
+                    detail["money_received"] = True
+                    detail["refund_needed_if_not_shipped"] = True
                 self.orders.apply(
                     state,
                     Change(
                         event=EventType.ORDER_NEEDS_ATTENTION,
                         actor=ACTOR,
                         at=self.now(),
-                        detail={"reason": reason},
-                        set_fields={"attention": reason},
+                        detail=detail,
+                        set_fields={"attention": attention},
                     ),
                 )
             return Compensation.NEEDS_ATTENTION
@@ -215,6 +229,9 @@ class FulfilmentService:
                 detail={"reason": reason, **({"reservations": held} if held else {})},
                 set_fields={"status_reason": reason, "reservations": []},
                 also=release_all,
+                # A payment recorded after we read the order flags it first: we then read
+                # again and take the money-received path instead of cancelling.
+                condition="attribute_not_exists(money_received)",
             ),
         )
 

@@ -10,7 +10,7 @@ from shared.domain.order import Order
 from shared.domain.payment import PaymentEvent, PaymentStatus
 from shared.services.clock import Clock, utc_now
 from shared.services.payments import PaymentService
-from shared.store.orders import OrderRepository
+from shared.store.ports import OrderStore
 from shared.workflow import Workflow
 
 
@@ -20,7 +20,7 @@ def workflow_input(order_id: str, payment_window_seconds: int) -> dict[str, obje
 
 @dataclass
 class OrderIntake:
-    orders: OrderRepository
+    orders: OrderStore
     workflow: Workflow
     payments: PaymentService
     payment_window_seconds: int
@@ -43,8 +43,11 @@ class OrderIntake:
                     status=PaymentStatus.SUCCEEDED,
                     amount=paid.amount,
                     occurred_at=order.placed_at,
+                    test=order.test,
                 ),
                 actor=actor,
             )
+        # Payments that arrived before the order (Shopify orders/paid before orders/create).
+        self.payments.apply_parked(order_id, channel=order.channel, external_id=order.external_id)
         self.workflow.start(order_id, workflow_input(order_id, self.payment_window_seconds))
         return order_id

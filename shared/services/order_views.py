@@ -1,19 +1,37 @@
-"""Read models for the API: an order's full picture from its partition, list rows, cursors."""
+"""Read models for the API: an order's full picture from its partition, list rows, cursors,
+and the models that describe those views in the OpenAPI document."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from shared.domain.order import Order, utc_iso
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.events import EventType
+from shared.domain.money import Money
+from shared.domain.order import (
+    Buyer,
+    Delivery,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    Totals,
+    utc_iso,
+)
 from shared.domain.payment import PaymentDecision, PaymentStatus
+from shared.domain.stock import Allocation
+from shared.store.blobs import BlobStore
 from shared.store.orders import (
     DETAILS_SK,
     ORDER_SK,
     OrderState,
     PaymentRecord,
+    details_of,
     timeline_entry_of,
 )
 from shared.store.table import Item
@@ -60,13 +78,13 @@ def payment_status(  # noqa: PLR0911 - one return per word, in order of preceden
     return "unpaid"
 
 
-def order_view(items: list[Item]) -> dict[str, Any] | None:
+def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, Any] | None:
     by_sk = {item["SK"]: item for item in items}
     hot = by_sk.get(ORDER_SK)
     if hot is None:
         return None
     state = OrderState.from_item(hot)
-    details = Order.model_validate_json(by_sk[DETAILS_SK]["order"]) if DETAILS_SK in by_sk else None
+    details = details_of(by_sk[DETAILS_SK], blobs) if DETAILS_SK in by_sk else None
     payments = [PaymentRecord.from_item(i) for i in items if i["SK"].startswith("PAYMENT#")]
     timeline = [timeline_entry_of(i) for i in items if i["SK"].startswith("EVENT#")]
     return {
@@ -145,3 +163,110 @@ def decode_cursor(cursor: str, filters: dict[str, Any]) -> dict[str, Any]:
         if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
             raise InvalidCursor("cursor is not one this API issued")
     return last_key
+
+
+# Signed cursors: "<payload>.<HMAC-SHA256 of the payload>", both base64url. The payload alone
+# (encode_cursor) binds the key to its filters; the signature, with a per-deployment secret key,
+# makes every cursor one this API issued, so nothing a caller makes up reaches DynamoDB.
+def sign_cursor(cursor: str, key: bytes) -> str:
+    return f"{cursor}.{_mac(cursor, key)}"
+
+
+def verify_cursor(signed: str, key: bytes) -> str:
+    """The payload of a cursor this deployment signed; InvalidCursor for anything else."""
+    cursor, dot, signature = signed.rpartition(".")
+    if not dot or not hmac.compare_digest(
+        signature.encode("utf-8", "replace"), _mac(cursor, key).encode()
+    ):
+        raise InvalidCursor("cursor is not one this API issued")
+    return cursor
+
+
+def issue_cursor(last_key: dict[str, Any], filters: dict[str, Any], key: bytes) -> str:
+    return sign_cursor(encode_cursor(last_key, filters), key)
+
+
+def read_cursor(signed: str, filters: dict[str, Any], key: bytes) -> dict[str, Any]:
+    return decode_cursor(verify_cursor(signed, key), filters)
+
+
+def _mac(cursor: str, key: bytes) -> str:
+    digest = hmac.new(key, cursor.encode("utf-8", "replace"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+# -- what the views look like (the OpenAPI document's response schemas) ---------------------
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class OrderRow(_View):
+    order_id: str
+    status: OrderStatus
+    channel: str
+    external_id: str
+    external_number: str | None
+    created_at: datetime = Field(description="The channel's order time, UTC.")
+    payment_method: PaymentMethod | None
+    total: Money
+
+
+class OrderPage(_View):
+    items: list[OrderRow]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` with the same filters for the next page; null at the end."
+    )
+
+
+class PaymentView(_View):
+    provider: str
+    payment_id: str
+    status: PaymentStatus
+    amount: Money
+    method: str | None
+    decision: PaymentDecision | None
+    updated_at: datetime
+    failure_reason: str | None = Field(default=None, description="Only when it failed.")
+
+
+class PaymentSummary(_View):
+    status: Literal[
+        "paid", "received", "pending", "rejected", "failed", "unpaid", "not_required"
+    ] = Field(description="One word for the order's money (see payment_status).")
+    payments: list[PaymentView]
+
+
+class TimelineView(_View):
+    version: int
+    type: EventType
+    at: datetime
+    status: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class TotalOnly(_View):
+    """The totals of an order whose details are not stored (yet)."""
+
+    total: Money
+
+
+class OrderView(_View):
+    order_id: str
+    status: OrderStatus
+    status_reason: str | None
+    channel: str
+    external_id: str
+    external_number: str | None
+    created_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    version: int
+    payment_method: PaymentMethod
+    lines: list[OrderLine]
+    buyer: Buyer | None
+    delivery: Delivery | None
+    totals: Totals | TotalOnly
+    payment: PaymentSummary
+    reservations: list[Allocation]
+    timeline: list[TimelineView]

@@ -8,15 +8,18 @@ is written once, in that same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
-from shared.domain.errors import ConcurrentModification, DomainError
+from shared.domain.errors import ConcurrentModification
 from shared.domain.events import EventType
 from shared.domain.order import OrderStatus
 from shared.domain.payment import PaymentDecision, PaymentEvent, PaymentStatus, decide
 from shared.observability import logger
 from shared.services.clock import Clock, utc_now
-from shared.store.orders import Change, OrderRepository, OrderState, PaymentRecord
+from shared.store.orders import Change, OrderState, PaymentRecord
+from shared.store.parked import channel_reference, order_reference
+from shared.store.ports import OrderStore, ParkedPaymentStore
 from shared.workflow import Workflow
 
 PAYMENT_WAIT = "payment"
@@ -26,34 +29,88 @@ _ALREADY_PAID = frozenset(
 )
 
 
-class OrderNotYetKnown(DomainError):
-    """A channel reported a payment for an order we have not received yet; retry later."""
+_REFUND_DECISIONS = frozenset(
+    {
+        PaymentDecision.ALREADY_PAID_REFUND_NEEDED,
+        PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED,
+    }
+)
 
-    code = "order_not_yet_known"
+
+class PaymentOutcome(StrEnum):
+    APPLIED = "applied"  # recorded against its order (and decided, where it can be)
+    PARKED = "parked"  # its channel order has not arrived yet; intake applies it
+    UNKNOWN_ORDER = "unknown_order"  # it names an orderhub order that does not exist
+
+
+@dataclass(frozen=True)
+class PaymentReport:
+    outcome: PaymentOutcome
+    order_id: str | None
 
 
 @dataclass
 class PaymentService:
-    orders: OrderRepository
+    orders: OrderStore
     workflow: Workflow
+    parked: ParkedPaymentStore
     now: Clock = utc_now
+    # Sandboxes (the embedded stack, a staging shop) pay live-flagged orders with test money.
+    accept_test_payments: bool = False
 
-    def report(self, payment: PaymentEvent, *, actor: str) -> str | None:
-        """Record a provider's report and act on it. Returns the order id, None if unknown."""
-        order_id = self._order_id(payment)
-        changed = self.orders.record_payment(order_id, payment, at=self.now())
-        state = self.orders.get(order_id)
+    def report(self, payment: PaymentEvent, *, actor: str) -> PaymentReport:
+        """Record a provider's report and act on it; park it when its order is not here yet."""
+        state = self._order_of(payment)
         if state is None:
-            logger.warning(
-                "payment for an unknown order",
-                extra={"order_id": order_id, "payment_id": payment.payment_id},
-            )
-            return None
+            return self._park(payment, actor)
+        real_money = not self._test_money_for_live_order(state, test=payment.test)
+        if payment.status is PaymentStatus.SUCCEEDED and real_money and not state.money_received:
+            self.orders.mark_money_received(state.order_id)
+            state = replace(state, money_received=True)
+        changed = self.orders.record_payment(state.order_id, payment, at=self.now())
         if changed and self._worth_a_note(state, payment):
             state = self._note_attempt(state, payment, actor)
-        self.settle(order_id, actor=actor, known=state)
-        self.resume_if_paid(order_id)
-        return order_id
+        # Settle against a fresh read: the order may have moved on (received -> awaiting
+        # payment) between our read and the record, and deciding on the stale state would
+        # leave the payment undecided with nobody left to decide it.
+        self.settle(state.order_id, actor=actor)
+        self.resume_if_paid(state.order_id)
+        return PaymentReport(PaymentOutcome.APPLIED, state.order_id)
+
+    def apply_parked(self, order_id: str, *, channel: str, external_id: str) -> int:
+        """Apply what waited for an order that has just arrived; returns how many."""
+        applied = 0
+        for reference in (channel_reference(channel, external_id), order_reference(order_id)):
+            for parked in self.parked.waiting_for(reference):
+                report = self.report(parked.payment, actor=parked.actor)
+                if report.outcome is PaymentOutcome.APPLIED:
+                    self.parked.remove(parked)
+                    applied += 1
+        return applied
+
+    def _order_of(self, payment: PaymentEvent) -> OrderState | None:
+        if payment.order_id is not None:
+            return self.orders.get(payment.order_id)
+        assert payment.channel_order is not None  # the model guarantees one of the two
+        ref = payment.channel_order
+        order_id = self.orders.find_by_channel(ref.channel, ref.external_id)
+        return self.orders.get(order_id) if order_id else None
+
+    def _park(self, payment: PaymentEvent, actor: str) -> PaymentReport:
+        self.parked.park(payment, actor=actor, at=self.now())
+        # Intake writes the order, then looks for parked payments; we parked, then look for
+        # the order: whichever of the two ran second sees the other (strongly consistent).
+        state = self._order_of(payment)
+        if state is not None:
+            self.parked.forget(payment)
+            return self.report(payment, actor=actor)
+        if payment.order_id is not None:
+            logger.warning(
+                "payment for an unknown order",
+                extra={"order_id": payment.order_id, "payment_id": payment.payment_id},
+            )
+            return PaymentReport(PaymentOutcome.UNKNOWN_ORDER, payment.order_id)
+        return PaymentReport(PaymentOutcome.PARKED, None)
 
     def settle(
         self, order_id: str, *, actor: str, known: OrderState | None = None
@@ -91,18 +148,13 @@ class PaymentService:
         self.orders.delete_wait(order_id, PAYMENT_WAIT, token)
         return resumed
 
-    def _order_id(self, payment: PaymentEvent) -> str:
-        if payment.order_id is not None:
-            return payment.order_id
-        assert payment.channel_order is not None  # the model guarantees one of the two
-        ref = payment.channel_order
-        order_id = self.orders.find_by_channel(ref.channel, ref.external_id)
-        if order_id is None:
-            raise OrderNotYetKnown(f"{ref.channel} order {ref.external_id} is not known yet")
-        return order_id
-
     def _decide(self, state: OrderState, payment: PaymentRecord, actor: str) -> OrderState:
-        decision = decide(state.total, payment.status, payment.amount)
+        decision = decide(
+            state.total,
+            payment.status,
+            payment.amount,
+            test_payment_for_live_order=self._test_money_for_live_order(state, test=payment.test),
+        )
         summary = {
             "provider": payment.provider,
             "payment_id": payment.payment_id,
@@ -110,18 +162,33 @@ class PaymentService:
         }
 
         def mark(decided: PaymentDecision, *, applied: bool) -> Change:
+            # Money that must go back is a person's call today: the order says so.
+            refund = decided in _REFUND_DECISIONS
             return Change(
                 event=EventType.PAYMENT_REJECTED,
+                then=(EventType.ORDER_NEEDS_ATTENTION,) if refund else (),
                 actor=actor,
                 at=self.now(),
                 detail={**summary, "reason": decided},
+                set_fields={"attention": decided.value} if refund else {},
                 also=lambda txn: self.orders.mark_payment(
                     txn, state.order_id, payment, decision=decided, applied=applied
                 ),
             )
 
+        if decision is PaymentDecision.TEST_PAYMENT_FOR_LIVE_ORDER:
+            change = mark(decision, applied=False)
+            change.detail["expected"] = state.total.model_dump()
+            return self.orders.apply(state, change)
+        if state.status in _ALREADY_PAID:
+            # A second payment for a paid order, whatever its amount: money to give back.
+            refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
+            return self.orders.apply(state, refund)
+        if state.status is OrderStatus.CANCELLED:
+            refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
+            return self.orders.apply(state, refund)
         if decision is PaymentDecision.AMOUNT_MISMATCH:
-            change = mark(PaymentDecision.AMOUNT_MISMATCH, applied=False)
+            change = mark(decision, applied=False)
             change.detail["expected"] = state.total.model_dump()
             return self.orders.apply(state, change)
         if state.status is OrderStatus.AWAITING_PAYMENT:
@@ -142,16 +209,12 @@ class PaymentService:
                     ),
                 ),
             )
-        if state.status in _ALREADY_PAID:
-            # A second, different payment for a paid order: money to give back, not to keep.
-            refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
-            return self.orders.apply(state, refund)
-        if state.status is OrderStatus.CANCELLED:
-            refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
-            return self.orders.apply(state, refund)
         # received: the workflow settles it when it starts waiting for payment. backordered:
         # the money stays undecided (and shows as received) until the order can go on.
         return state
+
+    def _test_money_for_live_order(self, state: OrderState, *, test: bool) -> bool:
+        return test and not state.test and not self.accept_test_payments
 
     @staticmethod
     def _worth_a_note(state: OrderState, payment: PaymentEvent) -> bool:

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.domain.events import InboundEnvelope, InboundEvent
+from shared.domain.events import InboundEvent
 from shared.integrations.webhooks import (
+    EventId,
+    Headers,
+    MalformedWebhook,
     PayloadTooLarge,
     ProviderNotConfigured,
     WebhookAdapter,
     WebhookRequest,
+    parse_value,
 )
-from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
+from shared.store.inbox import BodyTooLargeToStore, InboxEntry, InboxRepository, InboxStatus
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -62,24 +67,36 @@ def record(
     """Map an authenticated request (400 if malformed) and store it once."""
     parsed = adapter.parse(request)
     status = InboxStatus.ACCEPTED if parsed.event is not None else InboxStatus.IGNORED
-    stored = inbox.record(
-        InboxEntry(
-            source=adapter.source,
-            event_id=parsed.event_id,
-            topic=parsed.topic,
-            received_at=request.received_at,
-            status=status,
-            raw_body=request.raw_body,
-            envelope=_envelope(parsed.event),
-            ignored_reason=parsed.ignored_reason,
-            headers=parsed.audit_headers,
-        )
+    entry = InboxEntry(
+        source=adapter.source,
+        event_id=parse_value(EventId, parsed.event_id, "event id"),
+        topic=parsed.topic,
+        received_at=request.received_at,
+        status=status,
+        raw_body=request.raw_body,
+        ignored_reason=parsed.ignored_reason,
+        headers=parsed.audit_headers,
+        event_kind=parsed.event.kind if parsed.event is not None else None,
     )
+    try:
+        stored = inbox.record(entry)
+    except BodyTooLargeToStore as error:
+        raise PayloadTooLarge(str(error)) from error
     if not stored:
         return WebhookReceipt(Receipt.DUPLICATE, parsed.event_id, parsed.topic)
     receipt = Receipt.ACCEPTED if status is InboxStatus.ACCEPTED else Receipt.IGNORED
     return WebhookReceipt(receipt, parsed.event_id, parsed.topic)
 
 
-def _envelope(event: InboundEvent | None) -> InboundEnvelope | None:
-    return InboundEnvelope(event=event) if event is not None else None
+def event_of(adapter: WebhookAdapter, item: Mapping[str, Any], raw_body: bytes) -> InboundEvent:
+    """The canonical event of a stored delivery, derived again from the exact bytes received
+    (the same mapping the webhook ran before acknowledging, so it cannot fail differently)."""
+    request = WebhookRequest(
+        Headers(item.get("headers") or {}),
+        raw_body,
+        received_at=datetime.fromisoformat(item["received_at"]),
+    )
+    event = adapter.parse(request).event
+    if event is None:
+        raise MalformedWebhook(f"{adapter.source} delivery {item['event_id']} maps to no event")
+    return event

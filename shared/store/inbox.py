@@ -19,10 +19,18 @@ from shared.domain.order import utc_iso
 from shared.store.table import ConditionFailed, Item, Table
 
 INBOX_SK = "INBOX"
-# Compressed raw bodies above this go to S3 so the item stays far below DynamoDB's 400 KB limit.
+# Compressed raw bodies above this go to S3 so the item stays far below DynamoDB's 400 KB limit
+# (and a stream batch far below Lambda's 6 MB payload limit).
 MAX_INLINE_RAW_BYTES = 64 * 1024
 MAX_READABLE_ENVELOPE_BYTES = 96 * 1024
+# DynamoDB refuses items over 400 KB; keep a margin for attribute names and the stream.
+MAX_ITEM_BYTES = 350 * 1024
 FAILED_PK = "INBOX#FAILED"
+FAILURE_RETENTION = timedelta(days=30)
+
+
+class BodyTooLargeToStore(ValueError):
+    """Even with the raw body in S3 the item would not fit in DynamoDB."""
 
 
 class InboxStatus(StrEnum):
@@ -42,13 +50,17 @@ class InboxEntry:
     received_at: datetime
     status: InboxStatus
     raw_body: bytes
+    # A webhook's canonical event is derived again from the raw body by the stream router (the
+    # webhook only proves it can be): one copy of the payload per item, not two. Sources
+    # without a signed raw form (internal producers, tests) may store the event itself.
     envelope: InboundEnvelope | None = None
     ignored_reason: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    event_kind: str | None = None
 
     @property
     def kind(self) -> str | None:
-        return self.envelope.event.kind if self.envelope else None
+        return self.envelope.event.kind if self.envelope else self.event_kind
 
 
 BlobWriter = Callable[[str, bytes], None]
@@ -88,12 +100,19 @@ class InboxRepository:
                 item["envelope"] = canonical
         # Level 1: within ~7% of the best ratio on webhook JSON at half the CPU.
         compressed = zlib.compress(entry.raw_body, level=1)
-        if len(compressed) > MAX_INLINE_RAW_BYTES and self._blob_writer is not None:
-            blob_key = f"inbox/{entry.source}/{entry.event_id}.json.z"
-            self._blob_writer(blob_key, compressed)
-            item["raw_blob_key"] = blob_key
-        else:
+        inline = len(compressed) <= MAX_INLINE_RAW_BYTES or self._blob_writer is None
+        if inline:
             item["raw_zlib"] = compressed
+        else:
+            item["raw_blob_key"] = blob_key = _blob_key(entry.source, entry.event_id)
+        if approximate_item_size(item) > MAX_ITEM_BYTES:
+            raise BodyTooLargeToStore(
+                f"a {len(entry.raw_body)}-byte delivery does not fit in one inbox item"
+            )
+        if not inline and self._blob_writer is not None:
+            # Written only once the item is known to fit, under a key named after the event:
+            # a retried or duplicate delivery rewrites the same object, never an orphan.
+            self._blob_writer(blob_key, compressed)
         try:
             self._table.put(item, condition="attribute_not_exists(PK)")
         except ConditionFailed:
@@ -104,25 +123,35 @@ class InboxRepository:
         return self._table.get(inbox_pk(source, event_id), INBOX_SK, consistent=True)
 
     # -- failures and replay -------------------------------------------------------------------
-    def record_failure(self, source: str, event_id: str, error: str, *, at: datetime) -> None:
+    def record_failure(
+        self, source: str, event_id: str, error: str, *, at: datetime, kind: str = "error"
+    ) -> None:
         """Remember that processing a stored delivery failed (each attempt). Written only on
         failure, so it costs nothing on the happy path; stream records expire after 24 hours,
-        this list does not, and `replay` works from it."""
+        this list keeps them for FAILURE_RETENTION, and `replay` works from it.
+
+        `error` names what went wrong (an error class, a reason we wrote); it never carries
+        the payload: buyer data stays in the inbox item, which has its own retention."""
         self._table.update(
             FAILED_PK,
             f"{source}#{event_id}",
             "SET #type = :type, #source = :source, event_id = :event, last_error = :error, "
-            "failed_at = :at ADD attempts :one",
+            "failed_at = :at, failure = :kind, expires_at = :expires ADD attempts :one",
             values={
                 ":type": "inbox_failure",
                 ":source": source,
                 ":event": event_id,
-                ":error": error[:1000],
+                ":error": error[:300],
                 ":at": utc_iso(at),
+                ":kind": kind,
+                ":expires": int((at + FAILURE_RETENTION).timestamp()),
                 ":one": 1,
             },
             names={"#type": "type", "#source": "source"},
         )
+
+    def clear_failure(self, source: str, event_id: str) -> None:
+        self._table.delete(FAILED_PK, f"{source}#{event_id}")
 
     def failures(self) -> list[Item]:
         return self._table.query_all(
@@ -141,6 +170,26 @@ class InboxRepository:
         self._table.put(item, condition="attribute_not_exists(PK)")
         self._table.delete(FAILED_PK, f"{source}#{event_id}")
         return True
+
+
+def _blob_key(source: str, event_id: str) -> str:
+    return f"inbox/{source}/{event_id}.json.z"
+
+
+def approximate_item_size(item: Item) -> int:
+    """DynamoDB's item size: attribute names plus values (UTF-8 text, bytes, ~numbers)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        if isinstance(value, bytes | bytearray):
+            size += len(value)
+        elif isinstance(value, str):
+            size += len(value.encode())
+        elif isinstance(value, dict):
+            size += sum(len(str(k).encode()) + len(str(v).encode()) for k, v in value.items())
+        else:
+            size += len(str(value))
+    return size
 
 
 def envelope_of(item: Item) -> InboundEnvelope:

@@ -12,7 +12,9 @@ CHANNEL#<ch>#<ext> / ORDER  the channel key: its conditional put is the order de
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -24,6 +26,7 @@ from shared.domain.money import Money
 from shared.domain.order import Order, OrderStatus, PaymentMethod, utc_iso
 from shared.domain.payment import STATUS_RANK, PaymentDecision, PaymentEvent, PaymentStatus
 from shared.domain.stock import Allocation
+from shared.store.blobs import BlobStore
 from shared.store.schema import ALL_ORDERS_INDEX, STATUS_INDEX
 from shared.store.table import (
     ConditionFailed,
@@ -37,6 +40,9 @@ from shared.store.table import (
 ORDER_SK = "ORDER"
 DETAILS_SK = "DETAILS"
 ALL_ORDERS_KEY = "ORDERS"
+MAX_READABLE_DETAILS_BYTES = 32 * 1024
+# One transaction writes at most 4 MB, each item at most 400 KB: keep DETAILS well inside.
+MAX_INLINE_DETAILS_BYTES = 200 * 1024
 
 
 def order_pk(order_id: str) -> str:
@@ -85,6 +91,10 @@ class OrderState:
     status_reason: str | None = None
     reservations: tuple[Allocation, ...] = ()
     attention: str | None = None  # why a person must look at it, when automation stopped
+    test: bool = False  # the channel marked it a test order
+    # A provider reported money taken for it (set before the payment is recorded): an order
+    # with money received is never cancelled by compensation, whatever its status says.
+    money_received: bool = False
 
     @classmethod
     def from_item(cls, item: Item) -> OrderState:
@@ -104,6 +114,8 @@ class OrderState:
             status_reason=item.get("status_reason"),
             reservations=tuple(Allocation.model_validate(r) for r in item.get("reservations", [])),
             attention=item.get("attention"),
+            test=item.get("test", False),
+            money_received=item.get("money_received", False),
         )
 
 
@@ -119,6 +131,7 @@ class PaymentRecord:
     last_event_id: str
     updated_at: str
     failure_reason: str | None = None
+    test: bool = False
 
     @classmethod
     def from_item(cls, item: Item) -> PaymentRecord:
@@ -133,6 +146,7 @@ class PaymentRecord:
             last_event_id=item["last_event_id"],
             updated_at=item["updated_at"],
             failure_reason=item.get("failure_reason"),
+            test=item.get("test", False),
         )
 
 
@@ -150,11 +164,15 @@ class Change:
     set_fields: dict[str, Any] = field(default_factory=dict)
     # Adds more actions to the same transaction (stock, payments); returns nothing.
     also: Callable[[Transaction], object] | None = None
+    # A further condition on the order item, ANDed with the version check (a failing one is
+    # reported like a concurrent change: the caller reads again and decides again).
+    condition: str | None = None
 
 
 class OrderRepository:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, blobs: BlobStore | None = None) -> None:
         self._table = table
+        self._blobs = blobs
 
     # -- creation ---------------------------------------------------------------------------
     def create(self, order_id: str, order: Order, *, received_at: datetime, actor: str) -> str:
@@ -176,6 +194,7 @@ class OrderRepository:
             "currency": order.currency,
             "payment_method": order.payment_method.value,
             "payment_required": order.payment_required,
+            "test": order.test,
             "created_at": created_at,
             "received_at": now,
             "updated_at": now,
@@ -214,7 +233,7 @@ class OrderRepository:
                 "PK": order_pk(order_id),
                 "SK": DETAILS_SK,
                 "type": "order_details",
-                "order": order.model_dump_json(),
+                **self._details_payload(order),
             }
         )
         txn.put(_timeline_item(entry))
@@ -228,6 +247,21 @@ class OrderRepository:
                 raise ConcurrentModification("channel key vanished while creating") from conflict
             return existing
         return order_id
+
+    def _details_payload(self, order: Order) -> dict[str, Any]:
+        """The canonical order as the DETAILS item holds it: readable JSON when small,
+        compressed when large, and in S3 when even that would not fit beside the other items
+        of the creating transaction (a buyer's note alone can be hundreds of KB)."""
+        document = order.model_dump_json().encode()
+        if len(document) <= MAX_READABLE_DETAILS_BYTES:
+            return {"order": document.decode()}
+        compressed = zlib.compress(document, level=1)
+        if len(compressed) <= MAX_INLINE_DETAILS_BYTES or self._blobs is None:
+            return {"order_zlib": compressed}
+        # Content-addressed: a redelivery writes the same object again, never a second one.
+        key = f"orders/details/{hashlib.sha256(compressed).hexdigest()}.json.z"
+        self._blobs.put(key, compressed)
+        return {"order_blob_key": key}
 
     def find_by_channel(self, channel: str, external_id: str) -> str | None:
         item = self._table.get(channel_pk(channel, external_id), ORDER_SK, consistent=True)
@@ -244,7 +278,7 @@ class OrderRepository:
 
     def details(self, order_id: str) -> Order | None:
         item = self._table.get(order_pk(order_id), DETAILS_SK)
-        return Order.model_validate_json(item["order"]) if item else None
+        return details_of(item, self._blobs) if item else None
 
     def partition(self, order_id: str) -> list[Item]:
         """Every item of an order (hot item, details, timeline, payments, waits)."""
@@ -286,11 +320,14 @@ class OrderRepository:
             for offset, event in enumerate((change.event, *change.then))
         ]
         txn = self._table.transaction()
+        condition = "version = :expected"
+        if change.condition:
+            condition += f" AND ({change.condition})"
         txn.update(
             order_pk(state.order_id),
             ORDER_SK,
             expression,
-            condition="version = :expected",
+            condition=condition,
             values=values,
             names=names,
         )
@@ -319,6 +356,17 @@ class OrderRepository:
         return updated
 
     # -- payments ---------------------------------------------------------------------------
+    def mark_money_received(self, order_id: str) -> None:
+        """Flag the order before a succeeded payment is recorded: a crash in between leaves a
+        flag without its payment (safe: nothing is cancelled), never a payment without it."""
+        self._table.update(
+            order_pk(order_id),
+            ORDER_SK,
+            "SET money_received = :yes",
+            condition="attribute_exists(PK)",
+            values={":yes": True},
+        )
+
     def record_payment(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:
         """Reduce a payment report monotonically. False: it adds nothing (late or repeated)."""
         fields: dict[str, Any] = {
@@ -337,6 +385,8 @@ class OrderRepository:
             fields["method"] = payment.method
         if payment.failure_reason:
             fields["failure_reason"] = payment.failure_reason
+        if payment.test:
+            fields["test"] = True
         expression, names, values = set_clause(fields)
         rank = next(alias for alias, name in names.items() if name == "rank")
         try:
@@ -462,6 +512,17 @@ class OrderRepository:
         if start_key:
             request["ExclusiveStartKey"] = start_key
         return self._table.query(**request)
+
+
+def details_of(item: Item, blobs: BlobStore | None) -> Order:
+    """The canonical order of a DETAILS item, wherever its document is kept."""
+    if "order" in item:
+        return Order.model_validate_json(item["order"])
+    if "order_zlib" in item:
+        return Order.model_validate_json(zlib.decompress(item["order_zlib"]))
+    if blobs is None:
+        raise RuntimeError("the order's details are in S3 and no blob store was given")
+    return Order.model_validate_json(zlib.decompress(blobs.get(item["order_blob_key"])))
 
 
 def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`python -m tests.bench [cold|warm|aws|packages ...]`: every section, each in a fresh process.
+"""`python -m tests.bench [cold|warm|aws|packages|load ...]`: each section in a fresh process.
 
 Sections run one after another in their own interpreters, so one section's imports, patches
 and threads (the embedded stack) never colour another's figures. A section that crashes is
@@ -20,6 +20,7 @@ SECTIONS = {
     "warm": "tests.bench.warm_path",
     "aws": "tests.bench.aws_work",
     "packages": "tests.bench.packages",
+    "load": "tests.bench.load",
 }
 
 

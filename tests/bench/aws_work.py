@@ -505,6 +505,26 @@ class FunctionInfo:
         return not self.handler.startswith(("functions.api.", "functions.pollers."))
 
 
+def preload_handlers(template: dict[str, Any], log_level: str = "ERROR") -> None:
+    """Import every function's handler module once, on this thread, before the stack is busy.
+
+    The embedded stack runs different functions concurrently, and two of them importing a
+    package for the first time at once can fail (Powertools' data_classes: "partially
+    initialized module"). Real Lambda environments never share a process; these sections
+    measure AWS work and acknowledgements, not the embedded stack's imports. Powertools reads
+    its log level when the shared Logger is built, so the stack's level is set meanwhile."""
+    import importlib
+
+    from infra.local.lambda_runtime import environment_overlay
+
+    with environment_overlay({"POWERTOOLS_LOG_LEVEL": log_level}):
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::Lambda::Function":
+                handler = str(resource["Properties"]["Handler"])
+                if handler.startswith("functions."):
+                    importlib.import_module(handler.rpartition(".")[0])
+
+
 def functions_of(template: dict[str, Any], deployed: dict[str, str]) -> dict[str, FunctionInfo]:
     found = {}
     for logical, resource in template["Resources"].items():
@@ -804,6 +824,7 @@ def main() -> int:
     heading("3", "AWS work per webhook and per order (embedded stack)")
     started = time.perf_counter()
     template = synth_template()
+    preload_handlers(template)
     stack = EmbeddedStack(template, gateway_port=0, log_level="ERROR").start()
     boot = time.perf_counter() - started
     try:

@@ -163,6 +163,32 @@ def test_webhook_functions_may_only_append_to_the_inbox(template: dict[str, Any]
         assert not {a for a in actions if a.startswith("states:") or a.startswith("events:")}
 
 
+def _dynamodb_writes(template: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    found = []
+    for statement in _statements(template, prefix):
+        actions = statement["Action"]
+        if writes & set([actions] if isinstance(actions, str) else actions):
+            found.append(statement)
+    return found
+
+
+def test_webhook_and_api_writes_are_limited_to_the_item_families_they_own(
+    template: dict[str, Any],
+) -> None:
+    owned = {
+        "WebhooksOrdersWebhooks": ["INBOX#shopify#*"],
+        "WebhooksPaymentsWebhooks": ["INBOX#stripe#*"],
+        "HttpManagement": ["SKU#*"],
+    }
+    for prefix, leading_keys in owned.items():
+        statements = _dynamodb_writes(template, prefix)
+        assert statements, prefix
+        for statement in statements:
+            condition = statement["Condition"]["ForAllValues:StringLike"]
+            assert condition == {"dynamodb:LeadingKeys": leading_keys}, prefix
+
+
 def test_every_retried_error_name_is_one_the_tasks_can_report() -> None:
     """Step Functions matches a task's error by the exception's class name; a name nothing
     raises would silently turn a transient failure into a cancellation."""

@@ -20,8 +20,10 @@ from shared import aws
 from shared.services.fulfilment import FulfilmentService
 from shared.services.order_intake import OrderIntake
 from shared.services.payments import PaymentService
+from shared.store.blobs import MemoryBlobs
 from shared.store.inbox import InboxRepository
 from shared.store.orders import OrderRepository
+from shared.store.parked import ParkedPayments
 from shared.store.stock import StockRepository
 from shared.store.table import Table
 
@@ -99,10 +101,10 @@ class Services:
 
 @pytest.fixture
 def services(table: Table) -> Services:
-    orders = OrderRepository(table)
+    orders = OrderRepository(table, blobs=MemoryBlobs())
     stock = StockRepository(table)
     workflow = RecordingWorkflow()
-    payments = PaymentService(orders=orders, workflow=workflow)
+    payments = PaymentService(orders=orders, workflow=workflow, parked=ParkedPayments(table))
     return Services(
         table=table,
         orders=orders,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import pytest
 
+from shared import aws
 from shared.services.clock import utc_now
 from shared.store.api_keys import ApiKeyRepository, generate_key
 from shared.store.orders import OrderRepository
@@ -17,6 +19,11 @@ from tests.builders import FakeContext, HttpEvent, an_order, json_body
 @pytest.fixture
 def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setenv("TABLE_NAME", table.name)
+    monkeypatch.setenv("DOCUMENTS_BUCKET", "orderhub-test-documents")
+    cursor_secret = aws.secretsmanager().create_secret(
+        Name="orderhub-test/api-cursor", SecretString=json.dumps({"key": secrets.token_hex(32)})
+    )
+    monkeypatch.setenv("CURSOR_SECRET_ID", cursor_secret["ARN"])
     keys = ApiKeyRepository(table)
     everything, reader = generate_key(), generate_key()
     keys.create(
@@ -192,3 +199,62 @@ def test_bad_queries_and_unknown_orders_are_clear_errors(api: dict[str, str]) ->
     assert lonely_external["statusCode"] == 400
     assert "needs channel" in json_body(lonely_external)["error"]["message"]
     assert (missing["statusCode"], json_body(missing)["error"]["code"]) == (404, "order_not_found")
+
+
+def test_the_key_is_checked_before_the_request_is_validated(api: dict[str, str]) -> None:
+    for key in (None, "ohk_not_a_key", "ohk_é€"):
+        response = call("GET", "/api/v1/orders", key=key, query={"limit": "abc", "colour": "red"})
+        assert (response["statusCode"], json_body(response)["error"]["code"]) == (
+            401,
+            "unauthorized",
+        )
+    forbidden = call("PUT", "/api/v1/stock/MUG", key=api["reader"], body={"on_hand": "x"})
+    assert forbidden["statusCode"] == 403
+
+
+def test_decoded_paths_with_control_characters_or_edge_spaces_are_refused(
+    api: dict[str, str],
+) -> None:
+    # API Gateway hands the function the path percent-decoded: "%01" arrives as "\x01".
+    for path in ("/api/v1/stock/A\x01B", "/api/v1/stock/MUG ", "/api/v1/orders/ord\x00"):
+        for method in ("GET", "PUT"):
+            if method == "PUT" and "orders" in path:
+                continue
+            body = {"warehouse": "WAW-1", "on_hand": 1} if method == "PUT" else None
+            response = call(method, path, key=api["admin"], body=body)
+            assert 400 <= response["statusCode"] < 500, (method, path)
+            assert json_body(response)["error"]["code"]
+    assert call("GET", "/api/v1/stock/MUG", key=api["admin"])["statusCode"] == 404
+
+
+def test_a_cursor_signed_with_another_deployments_key_is_400_invalid_cursor(
+    api: dict[str, str], table: Table
+) -> None:
+    from shared.services.order_views import issue_cursor
+
+    other = issue_cursor({"PK": {"S": "ORDER#ord_1"}}, {}, secrets.token_bytes(32))
+    response = call("GET", "/api/v1/orders", key=api["reader"], query={"cursor": other})
+    assert (response["statusCode"], json_body(response)["error"]["code"]) == (
+        400,
+        "invalid_cursor",
+    )
+
+
+def test_created_from_after_created_to_and_unstorable_moments_are_400_naming_the_field(
+    api: dict[str, str],
+) -> None:
+    for query, field in (
+        ({"created_from": "2026-11-27", "created_to": "2026-11-26"}, "created_from"),
+        ({"created_from": "9999-12-31T23:00:00-05:00"}, "created_from"),
+        ({"created_to": "0001-01-01T00:00:00+05:00"}, "created_to"),
+    ):
+        response = call("GET", "/api/v1/orders", key=api["reader"], query=query)
+        assert response["statusCode"] == 400, query
+        assert field in [f["field"] for f in json_body(response)["error"]["fields"]], query
+    same_day = call(
+        "GET",
+        "/api/v1/orders",
+        key=api["reader"],
+        query={"created_from": "2026-11-26", "created_to": "2026-11-26"},
+    )
+    assert same_day["statusCode"] == 200

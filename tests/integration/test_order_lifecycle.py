@@ -13,7 +13,7 @@ from shared.domain.events import EventType
 from shared.domain.order import OrderStatus, PaymentMethod
 from shared.domain.payment import PaymentStatus
 from shared.services.clock import utc_now
-from shared.services.payments import OrderNotYetKnown
+from shared.services.payments import PaymentOutcome
 from tests.builders import a_payment, an_order
 from tests.integration.conftest import Services
 
@@ -189,12 +189,15 @@ def test_a_second_different_payment_is_flagged_for_refund(services: Services) ->
 
     services.payments.report(a_payment(order_id, 4900), actor="stripe")
 
-    assert timeline(services, order_id)[-2:] == [
+    assert timeline(services, order_id)[-3:] == [
         EventType.ORDER_PAID,
         EventType.PAYMENT_REJECTED,
+        EventType.ORDER_NEEDS_ATTENTION,  # money to give back: a person's call today
     ]
     decisions = sorted(p.decision or "" for p in services.orders.payments(order_id))
     assert decisions == ["already_paid_refund_needed", "pays_order"]
+    state = services.orders.get(order_id)
+    assert state is not None and state.attention == "already_paid_refund_needed"
 
 
 def test_a_late_pending_report_never_downgrades_a_success(services: Services) -> None:
@@ -245,19 +248,78 @@ def test_an_order_the_channel_already_collected_is_paid_when_the_wait_starts(
     assert status_of(services, order_id) is OrderStatus.PAID
 
 
-def test_a_channel_payment_for_an_order_not_received_yet_is_retried(
+def test_a_channel_payment_before_its_order_is_parked_and_applied_when_the_order_arrives(
     services: Services,
 ) -> None:
+    # GIVEN Shopify's orders/paid for order 404 arrives before its orders/create
     payment = a_payment(None, 4900, shopify_order="404")
-    with pytest.raises(OrderNotYetKnown):
-        services.payments.report(payment, actor="shopify webhook")
+    report = services.payments.report(payment, actor="shopify webhook")
+    assert report.outcome is PaymentOutcome.PARKED
+    # WHEN the order arrives
+    order_id = services.intake.receive(
+        an_order((MUG, 1, 4900), external_id="404"), actor="shopify", event_id="wh-create"
+    )
+    # THEN the parked payment is on the order, and nothing is left parked
+    payments = services.orders.payments(order_id)
+    assert [(p.payment_id, p.status) for p in payments] == [
+        (payment.payment_id, PaymentStatus.SUCCEEDED)
+    ]
+    assert services.payments.parked.waiting_for("CHANNEL#shopify#404") == []
+    stock_up(services, MUG, 5)
+    assert services.fulfilment.reserve_stock(order_id) == "awaiting_payment"
+    services.fulfilment.await_payment(order_id, "token-1", 60)
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.PAID
 
 
-def test_a_payment_for_an_unknown_order_is_kept_but_changes_no_order(
+def test_a_payment_for_an_unknown_order_is_kept_aside_and_changes_no_order(
     services: Services,
 ) -> None:
-    assert services.payments.report(a_payment("ord_unknown", 100), actor="stripe") is None
-    assert len(services.orders.payments("ord_unknown")) == 1
+    report = services.payments.report(a_payment("ord_unknown", 100), actor="stripe")
+    assert report.outcome is PaymentOutcome.UNKNOWN_ORDER
+    assert services.orders.payments("ord_unknown") == []
+    assert len(services.payments.parked.waiting_for("ORDER#ord_unknown")) == 1
+
+
+def test_compensation_never_cancels_an_order_whose_money_was_received(
+    services: Services,
+) -> None:
+    # GIVEN an order still `received` whose payment has arrived (not yet decided)
+    order_id = received(services, (MUG, 1, 4900))
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+    # WHEN a step fails for good and the workflow compensates
+    outcome = services.fulfilment.compensate(order_id, "step_failed")
+    # THEN the order is not cancelled: a person is asked to ship or refund
+    assert outcome == "needs_attention"
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.RECEIVED
+    assert state.attention == "step_failed_money_received"
+    assert EventType.ORDER_NEEDS_ATTENTION in timeline(services, order_id)
+
+
+def test_a_mismatched_payment_still_keeps_an_expired_order_from_being_cancelled(
+    services: Services,
+) -> None:
+    order_id = awaiting_payment(services)
+    services.payments.report(a_payment(order_id, 100), actor="stripe")  # too little
+    assert services.fulfilment.compensate(order_id, "payment_timeout") == "needs_attention"
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_payment_landing_after_compensation_read_the_order_stops_the_cancel(
+    services: Services,
+) -> None:
+    # GIVEN compensation read the order before the payment's money_received flag was set
+    order_id = awaiting_payment(services)
+    stale = services.orders.get(order_id)
+    assert stale is not None
+    services.payments.report(a_payment(order_id, 4900), actor="stripe")
+    # WHEN it tries to cancel from that stale read, the write is refused
+    with pytest.raises(ConcurrentModification):
+        services.fulfilment._cancel(stale, "payment_timeout")
+    # THEN compensation, reading again, keeps the paid order going
+    assert services.fulfilment.compensate(order_id, "payment_timeout") == "paid"
 
 
 def test_an_unpaid_order_past_its_window_is_cancelled_with_its_stock_in_one_change(

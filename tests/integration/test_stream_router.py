@@ -15,6 +15,7 @@ from infra.local.streams import as_lambda_record
 from shared.domain.events import InboundEnvelope, OrderReceived, PaymentReported
 from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
 from shared.store.orders import OrderRepository
+from shared.store.parked import ParkedPayments
 from shared.store.table import Table
 from tests.builders import FakeContext, a_payment, an_order
 
@@ -28,6 +29,10 @@ def router_env(table: Table, monkeypatch: pytest.MonkeyPatch) -> Table:
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
     )
     boto3.client("events").create_event_bus(Name="domain")
+    boto3.client("s3").create_bucket(
+        Bucket="documents", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    monkeypatch.setenv("DOCUMENTS_BUCKET", "documents")
     monkeypatch.setenv("TABLE_NAME", table.name)
     monkeypatch.setenv("STATE_MACHINE_ARN", machine["stateMachineArn"])
     monkeypatch.setenv("EVENT_BUS_NAME", "domain")
@@ -46,16 +51,19 @@ def stream_records(table: Table) -> list[dict[str, Any]]:
     return [as_lambda_record(dict(r), stream_arn=arn, region="eu-central-1") for r in records]
 
 
-def accepted(inbox: InboxRepository, event_id: str, envelope: InboundEnvelope) -> None:
+def accepted(
+    inbox: InboxRepository, event_id: str, envelope: InboundEnvelope | None, source: str = "test"
+) -> None:
     inbox.record(
         InboxEntry(
-            source="test",
+            source=source,
             event_id=event_id,
             topic="t",
             received_at=datetime.now(UTC),
             status=InboxStatus.ACCEPTED,
             raw_body=b"{}",
             envelope=envelope,
+            event_kind="order",
         )
     )
 
@@ -66,10 +74,9 @@ def test_a_failing_record_is_reported_alone_and_the_rest_take_effect(router_env:
     inbox = InboxRepository(router_env)
     order = an_order(("MUG", 1, 4900))
     accepted(inbox, "order-1", InboundEnvelope(event=OrderReceived(order=order)))
-    unknown_order_payment = a_payment(None, 4900, shopify_order="not-yet")
-    accepted(
-        inbox, "payment-1", InboundEnvelope(event=PaymentReported(payment=unknown_order_payment))
-    )
+    accepted(inbox, "mystery-1", None, source="nobody")  # no adapter reads it: a bug, loudly
+    early_payment = a_payment(None, 4900, shopify_order="not-yet")
+    accepted(inbox, "payment-1", InboundEnvelope(event=PaymentReported(payment=early_payment)))
     records = stream_records(router_env)
 
     result = lambda_handler({"Records": records}, FakeContext())
@@ -77,13 +84,15 @@ def test_a_failing_record_is_reported_alone_and_the_rest_take_effect(router_env:
     failing = [
         r["dynamodb"]["SequenceNumber"]
         for r in records
-        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#test#payment-1"
+        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#nobody#mystery-1"
     ]
     assert result == {"batchItemFailures": [{"itemIdentifier": failing[0]}]}
     executions = boto3.client("stepfunctions").list_executions(
         stateMachineArn=os.environ["STATE_MACHINE_ARN"]
     )["executions"]
     assert len(executions) == 1 and executions[0]["name"].startswith("ord_")
+    # the payment whose order is not here yet waits, parked, instead of failing
+    assert ParkedPayments(router_env).waiting_for("CHANNEL#shopify#not-yet") != []
 
 
 def test_a_very_large_order_arrives_through_the_stream(router_env: Table) -> None:
@@ -144,12 +153,11 @@ def test_a_failing_delivery_is_listed_and_a_replay_processes_it_again(router_env
     from functions.stream_router.handler import lambda_handler
 
     inbox = InboxRepository(router_env)
-    early = a_payment(None, 4900, shopify_order="5770099999")  # its order is not here yet
-    accepted(inbox, "paid-early", InboundEnvelope(event=PaymentReported(payment=early)))
+    accepted(inbox, "paid-early", None, source="nobody")  # no adapter reads it
     delivery = [
         r
         for r in stream_records(router_env)
-        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#test#paid-early"
+        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#nobody#paid-early"
     ]
     for _ in range(2):  # the first attempt and a retry; a batch failing whole raises
         with pytest.raises(BatchProcessingError):
@@ -157,21 +165,51 @@ def test_a_failing_delivery_is_listed_and_a_replay_processes_it_again(router_env
 
     (failure,) = inbox.failures()
     assert (failure["source"], failure["event_id"], failure["attempts"]) == (
-        "test",
+        "nobody",
         "paid-early",
         2,
     )
-    assert failure["last_error"].startswith("OrderNotYetKnown")
+    assert failure["last_error"] == "UnknownSource"  # the class, never the payload
+    assert failure["expires_at"] > datetime.now(UTC).timestamp()
 
     seen = len(stream_records(router_env))
-    assert inbox.replay("test", "paid-early")
+    assert inbox.replay("nobody", "paid-early")
 
     replayed = [
         r["eventName"]
         for r in stream_records(router_env)[seen:]
-        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#test#paid-early"
+        if r["dynamodb"]["Keys"]["PK"]["S"] == "INBOX#nobody#paid-early"
     ]
     assert replayed == ["REMOVE", "INSERT"]  # the INSERT is what the stream router reacts to
     assert inbox.failures() == []
-    assert inbox.get("test", "paid-early") is not None
+    assert inbox.get("nobody", "paid-early") is not None
     assert not inbox.replay("test", "never-stored")
+
+
+def test_a_webhook_delivery_is_mapped_again_from_its_raw_body(router_env: Table) -> None:
+    from functions.stream_router.handler import lambda_handler
+    from infra.local.provider_simulators import Line, ShopifySimulator
+    from shared.integrations.shopify import ShopifyWebhooks
+    from shared.integrations.webhooks import Headers, WebhookRequest
+    from shared.services.webhook_inbox import record
+
+    # GIVEN a Shopify delivery stored the way the webhook stores it: raw bytes, no envelope
+    simulator = ShopifySimulator("secret")
+    resource = simulator.order(5770012345, [Line("MUG", "Mug", 2, "49.00")])
+    signed = simulator.webhook("orders/create", resource)
+    inbox = InboxRepository(router_env)
+    request = WebhookRequest(Headers(signed.headers), signed.body, received_at=datetime.now(UTC))
+    record(ShopifyWebhooks(), request, inbox)
+    stored = inbox.get("shopify", signed.headers["X-Shopify-Webhook-Id"])
+    assert stored is not None and "envelope" not in stored and stored["kind"] == "order"
+
+    # WHEN the stream delivers it
+    result = lambda_handler({"Records": stream_records(router_env)}, FakeContext())
+
+    # THEN the order exists as the webhook mapped it
+    assert result == {"batchItemFailures": []}
+    orders = OrderRepository(router_env)
+    order_id = orders.find_by_channel("shopify", "5770012345")
+    assert order_id is not None
+    details = orders.details(order_id)
+    assert details is not None and details.lines[0].quantity == 2

@@ -154,3 +154,23 @@ def test_a_signed_stripe_payment_is_stored_and_a_stale_one_refused(webhook_env: 
     item = InboxRepository(webhook_env).get("stripe", "evt_1")
     assert item is not None and item["kind"] == "payment"
     assert InboxRepository(webhook_env).get("stripe", "evt_2") is None
+
+
+def test_a_delivery_for_another_shop_is_refused_and_stores_nothing(
+    webhook_env: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the Shopify secret names the shop this deployment serves
+    secrets = boto3.client("secretsmanager")
+    document = {"webhook_secret": SHOPIFY_SECRET, "shop_domain": "our-shop.myshopify.com"}
+    arn = secrets.create_secret(Name="orderhub-test/shop", SecretString=json.dumps(document))
+    monkeypatch.setenv("SHOPIFY_SECRET_ID", arn["ARN"])
+    simulator = ShopifySimulator(SHOPIFY_SECRET, shop_domain="other-shop.myshopify.com")
+    order = simulator.order(5770010002, [Line("MUG-KRAKOW-350", "Kubek", 1, "49.00")])
+    # WHEN another shop that installed the same app sends a correctly signed order
+    response = deliver(simulator.webhook("orders/create", order))
+    # THEN it is refused like an unsigned one, and nothing is stored
+    assert response["statusCode"] == 401
+    assert json_body(response)["error"]["code"] == "unknown_shop"
+    assert inbox_count(webhook_env) == 0
+    ours = ShopifySimulator(SHOPIFY_SECRET, shop_domain="our-shop.myshopify.com")
+    assert deliver(ours.webhook("orders/create", order))["statusCode"] == 200

@@ -223,7 +223,8 @@ def test_an_address_without_street_or_city_is_no_delivery_address(
 def test_orders_paid_reports_a_succeeded_payment_by_channel_order(
     shopify_order: dict[str, Any],
 ) -> None:
-    parsed = ADAPTER.parse(delivery(shopify_order, topic="orders/paid", webhook_id="wh-paid"))
+    paid = {**shopify_order, "financial_status": "paid"}
+    parsed = ADAPTER.parse(delivery(paid, topic="orders/paid", webhook_id="wh-paid"))
     assert isinstance(parsed.event, PaymentReported)
     payment = parsed.event.payment
     assert payment.order_id is None
@@ -318,3 +319,85 @@ def test_orders_paid_with_a_naive_timestamp_is_malformed(shopify_order: dict[str
     document = {**shopify_order, "created_at": "2008-01-10T11:00:00", "updated_at": None}
     with pytest.raises(MalformedWebhook):
         ADAPTER.parse(delivery(document, topic="orders/paid"))
+
+
+# -- hardening: what the signed body says decides, and the boundary refuses what cannot be kept
+
+
+def test_a_pending_order_relabelled_orders_paid_pays_nothing(shopify_order: dict[str, Any]) -> None:
+    # GIVEN a captured, correctly signed orders/create of an unpaid order
+    pending = {**shopify_order, "financial_status": "pending"}
+    # WHEN it is resent with the unsigned topic header changed to orders/paid
+    parsed = ADAPTER.parse(delivery(pending, topic="orders/paid", webhook_id="fresh-id"))
+    # THEN it is recorded as ignored: the body, not the header, says whether it is paid
+    assert parsed.event is None
+    assert parsed.ignored_reason is not None and "financial_status=pending" in parsed.ignored_reason
+
+
+def test_an_order_created_paid_carries_its_channel_payment(shopify_order: dict[str, Any]) -> None:
+    order = parsed_order({**shopify_order, "financial_status": "paid"})
+    assert order.channel_payment is not None and order.channel_payment.amount == usd(40994)
+    assert parsed_order({**shopify_order, "financial_status": "pending"}).channel_payment is None
+
+
+def test_the_test_flag_of_an_order_is_kept(shopify_order: dict[str, Any]) -> None:
+    assert parsed_order({**shopify_order, "test": True}).test is True
+    assert parsed_order({**shopify_order, "test": False}).test is False
+
+
+def signed_by_shop(body: bytes, shop: str | None) -> WebhookRequest:
+    headers = {"X-Shopify-Hmac-Sha256": sign(body, "s3cret")}
+    if shop is not None:
+        headers["X-Shopify-Shop-Domain"] = shop
+    return request(body, headers)
+
+
+def test_a_delivery_for_another_shop_is_refused_when_a_shop_is_configured() -> None:
+    secrets = {"webhook_secret": "s3cret", "shop_domain": "our-shop.myshopify.com"}
+    ADAPTER.verify(signed_by_shop(b"{}", "Our-Shop.myshopify.com"), secrets)
+    for other in ("someone-else.myshopify.com", "", None):
+        with pytest.raises(SignatureMismatch, match="not this shop"):
+            ADAPTER.verify(signed_by_shop(b"{}", other), secrets)
+
+
+def test_any_shop_is_accepted_when_none_is_configured() -> None:
+    ADAPTER.verify(signed_by_shop(b"{}", "anyone.myshopify.com"), {"webhook_secret": "s3cret"})
+
+
+@pytest.mark.parametrize("rate", [1e30, 1e308, -0.1, 1.5])
+def test_an_impossible_tax_rate_is_malformed(shopify_order: dict[str, Any], rate: float) -> None:
+    document = copy.deepcopy(shopify_order)
+    document["line_items"][0]["tax_lines"] = [{"rate": rate, "price": "1.00"}]
+    with pytest.raises(MalformedWebhook, match="rate"):
+        ADAPTER.parse(delivery(document))
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00", "1969-12-31T23:59:59Z"]
+)
+def test_a_moment_that_cannot_be_stored_in_utc_is_malformed(
+    shopify_order: dict[str, Any], moment: str
+) -> None:
+    with pytest.raises(MalformedWebhook, match="created_at"):
+        ADAPTER.parse(delivery({**shopify_order, "created_at": moment}))
+
+
+@pytest.mark.parametrize("field", ["total_price", "total_tax", "total_discounts"])
+def test_a_negative_total_is_malformed(shopify_order: dict[str, Any], field: str) -> None:
+    with pytest.raises(MalformedWebhook, match="negative"):
+        ADAPTER.parse(delivery({**shopify_order, field: "-10.00"}))
+
+
+def test_a_negative_line_price_is_malformed(shopify_order: dict[str, Any]) -> None:
+    document = copy.deepcopy(shopify_order)
+    document["line_items"][0]["price"] = "-1.00"
+    with pytest.raises(MalformedWebhook, match="negative"):
+        ADAPTER.parse(delivery(document))
+
+
+@pytest.mark.parametrize("webhook_id", ["x" * 3000, "has space", "tab\there", "zażółć"])
+def test_a_webhook_id_that_cannot_be_a_key_is_malformed(
+    shopify_order: dict[str, Any], webhook_id: str
+) -> None:
+    with pytest.raises(MalformedWebhook, match="X-Shopify-Webhook-Id"):
+        ADAPTER.parse(delivery(shopify_order, webhook_id=webhook_id))

@@ -428,3 +428,73 @@ def test_a_payment_intent_event_whose_object_is_not_an_intent_is_malformed(
 ) -> None:
     with pytest.raises(MalformedWebhook, match="object"):
         StripeWebhooks().parse(request(event("payment_intent.succeeded", checkout_session)))
+
+
+# -- hardening ----------------------------------------------------------------------------------
+
+
+def envelope(**fields: Any) -> bytes:
+    document = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": VECTOR_T,
+        "data": {"object": {}},
+    }
+    return json.dumps({**document, **fields}).encode()
+
+
+@pytest.mark.parametrize("created", [253402300800, -62135596801, 10**30, -1])
+def test_a_created_time_no_datetime_can_hold_is_malformed(created: int) -> None:
+    with pytest.raises(MalformedWebhook, match="created"):
+        StripeWebhooks().parse(request(envelope(created=created)))
+
+
+def test_an_event_id_too_long_for_a_key_is_malformed() -> None:
+    with pytest.raises(MalformedWebhook, match="id"):
+        StripeWebhooks().parse(request(envelope(id="evt_" + "x" * 3000)))
+
+
+def test_two_signature_headers_keep_the_first_timestamp_like_the_library() -> None:
+    body = b'{"id": "evt_1"}'
+    now = int(time.time())
+    first = signature_header(body, SECRET, now)
+    # A second header (joined with a comma, as HTTP does) signed at another time.
+    joined = f"{first},{signature_header(body, SECRET, now - 1000)}"
+    assert ours_accepts(body, joined, SECRET) == stripe_accepts(body, joined, SECRET) is True
+    stale_first = f"{signature_header(body, SECRET, now - 1000)},{first}"
+    assert ours_accepts(body, stale_first, SECRET) == stripe_accepts(body, stale_first, SECRET)
+
+
+def test_a_signed_body_with_invalid_utf8_is_malformed_not_unsigned() -> None:
+    body = envelope().replace(b'"evt_1"', b'"evt_\xff\xfe"')
+    header = signature_header(body, SECRET, int(time.time()))
+    adapter = StripeWebhooks()
+    adapter.verify(request(body, {"Stripe-Signature": header}), {"webhook_secret": SECRET})
+    with pytest.raises(MalformedWebhook, match="JSON"):
+        adapter.parse(request(body))
+
+
+def test_livemode_false_marks_a_test_payment(payment_intent: dict[str, Any]) -> None:
+    intent = {**payment_intent, "metadata": {"order_id": "ord_1"}}
+    body = json.loads(event("payment_intent.succeeded", intent))
+    assert parse_payment(json.dumps({**body, "livemode": False}).encode()).test is True
+    assert parse_payment(json.dumps({**body, "livemode": True}).encode()).test is False
+
+
+@pytest.mark.parametrize(
+    ("currency", "stripe_amount", "minor_units"),
+    [("isk", 1000, 10), ("mga", 5000, 500000), ("jpy", 500, 500), ("kwd", 5120, 5120)],
+)
+def test_stripe_amounts_become_iso_minor_units(
+    payment_intent: dict[str, Any], currency: str, stripe_amount: int, minor_units: int
+) -> None:
+    intent = {
+        **payment_intent,
+        "metadata": {"order_id": "ord_1"},
+        "currency": currency,
+        "amount": stripe_amount,
+        "amount_received": stripe_amount,
+    }
+    payment = parse_payment(event("payment_intent.succeeded", intent))
+    assert payment.amount == Money(amount=minor_units, currency=currency.upper())

@@ -21,6 +21,7 @@ from shared.services.fulfilment import FulfilmentService
 from shared.services.payments import PaymentService
 from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
 from shared.store.orders import Change, OrderRepository
+from shared.store.parked import ParkedPayments
 from shared.store.stock import StockRepository
 from shared.store.table import Table
 from shared.workflow import StepFunctionsWorkflow
@@ -106,7 +107,9 @@ def steps(stack: EmbeddedStack) -> FulfilmentService:
     return FulfilmentService(
         orders=repo,
         stock=StockRepository(Table(stack.table_name)),
-        payments=PaymentService(orders=repo, workflow=workflow),
+        payments=PaymentService(
+            orders=repo, workflow=workflow, parked=ParkedPayments(Table(stack.table_name))
+        ),
     )
 
 
@@ -224,6 +227,29 @@ def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
     assert final is not None and final.reservations == ()
 
 
+def test_reserve_stock_failing_for_good_never_cancels_an_order_whose_money_arrived(
+    stack: EmbeddedStack,
+) -> None:
+    # GIVEN an order whose payment was recorded before ReserveStock ran (still `received`)
+    repo = orders(stack)
+    order_id = stored(stack, (SKU, 1, 4900))
+    steps(stack).payments.report(a_payment(order_id, 4900), actor="stripe webhook")
+    # AND ReserveStock will fail for good (its order's details are gone)
+    stack.client("dynamodb").delete_item(
+        TableName=stack.table_name,
+        Key={"PK": {"S": f"ORDER#{order_id}"}, "SK": {"S": "DETAILS"}},
+    )
+    # WHEN the workflow runs and compensates
+    start(stack, order_id, window_seconds=120)
+    outcome = finished(stack, order_id)
+    # THEN the order is not cancelled: it needs a person (ship or refund), and the run fails
+    assert outcome["status"] == "FAILED"
+    assert "Compensate" in states_entered(stack, order_id)
+    final = repo.get(order_id)
+    assert final is not None and final.status is OrderStatus.RECEIVED
+    assert final.attention is not None and final.attention.endswith("_money_received")
+
+
 def test_the_reconciler_restarts_an_order_whose_workflow_never_started(
     stack: EmbeddedStack,
 ) -> None:
@@ -240,8 +266,18 @@ def test_the_reconciler_restarts_an_order_whose_workflow_never_started(
 def test_a_record_that_keeps_failing_is_retried_then_dead_lettered(
     stack: EmbeddedStack,
 ) -> None:
-    payment = a_payment(None, 100, shopify_order=f"never-{uuid.uuid4().hex}")
-    deliver(stack, PaymentReported(payment=payment))
+    # A delivery from a source no adapter reads: a bug that fails on every attempt.
+    InboxRepository(Table(stack.table_name)).record(
+        InboxEntry(
+            source="nobody",
+            event_id=uuid.uuid4().hex,
+            topic="test",
+            received_at=utc_now(),
+            status=InboxStatus.ACCEPTED,
+            raw_body=b"{}",
+            event_kind="payment",
+        )
+    )
 
     sqs = stack.client("sqs")
     url = next(u for u in sqs.list_queues()["QueueUrls"] if "StreamDLQ" in u)
