@@ -40,7 +40,7 @@ help:
 	@echo "make local    serve the embedded stack on 127.0.0.1:\$${ORDERHUB_PORT:-3000} until Ctrl-C"
 	@echo "make lint     ruff + mypy"
 	@echo "make synth    cdk synth with bundled Lambda packages, cdk-nag and cfn-lint"
-	@echo "make bench    cold starts, warm compute, AWS calls and cost per order, package sizes"
+	@echo "make bench    cold start, warm path, AWS calls and cost per order, sizes, ack under load"
 	@echo "make deploy   cdk deploy to the AWS account in your environment (STAGE=dev by default)"
 
 $(UV):

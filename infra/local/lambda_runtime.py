@@ -32,6 +32,10 @@ from typing import Any
 from unittest import mock
 
 _UNSET = None  # in an overlay: the variable is deleted for this thread
+# Set on the AWS requests a foreground invocation makes (one the HTTP API waits for), so the
+# embedded stack can serve them before background work (infra/local/stack.py).
+FOREGROUND_HEADER = "x-orderhub-foreground"
+_foreground = threading.local()
 
 
 class ThreadEnviron(os._Environ):  # type: ignore[type-arg]
@@ -271,6 +275,22 @@ def _per_thread_router_state(patches: list[Any]) -> None:
     patches.append(_Undo(undo))
 
 
+def _mark_foreground_requests(patches: list[Any]) -> None:
+    """Tag the AWS requests made while a foreground invocation runs on this thread. The hook
+    goes on boto3's default session, which the functions' clients are built from (clients copy
+    its hooks when created: install this before the first function runs)."""
+    import boto3
+
+    def tag(request: Any, **_: Any) -> None:
+        if getattr(_foreground, "active", False):
+            request.headers[FOREGROUND_HEADER] = "1"
+
+    events = boto3._get_default_session().events
+    unique_id = "orderhub-local-foreground"
+    events.register("before-send", tag, unique_id=unique_id)
+    patches.append(_Undo(lambda: events.unregister("before-send", unique_id=unique_id)))
+
+
 def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
     module_name, _, function_name = handler.rpartition(".")
     module = importlib.import_module(module_name.replace("/", "."))
@@ -309,6 +329,19 @@ class Environments:
         self._started = 0
         self._condition = threading.Condition()
         self._copy_lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Start every environment now (import the module and its copies), so a burst meets
+        warm environments rather than a cold start per new one."""
+        with self._condition:
+            first, self._started = self._started, self.limit
+        for index in range(first, self.limit):
+            with self._copy_lock:
+                module = self.module_name if index == 0 else _module_copy(self.module_name, index)
+                importlib.import_module(module)
+            with self._condition:
+                self._idle.insert(0, module)
+                self._condition.notify()
 
     @contextmanager
     def take(self) -> Iterator[str]:
@@ -384,6 +417,7 @@ class InProcessLambdas:
         self._patch.start()
         _guard_powertools_metrics(self._patches)
         _per_thread_router_state(self._patches)
+        _mark_foreground_requests(self._patches)
 
     def uninstall(self) -> None:
         if self._patch is not None:
@@ -409,9 +443,8 @@ class InProcessLambdas:
                 found = self._environments[module] = Environments(module, limit)
             return found
 
-    def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
-        payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
-        environment = {
+    def _environment_of(self, function: Any) -> dict[str, str]:
+        return {
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -421,6 +454,19 @@ class InProcessLambdas:
             **{k: str(v) for k, v in (function.environment_vars or {}).items()},
             **self._extra,
         }
+
+    def warm(self, function: Any) -> None:
+        """Start all of a function's execution environments now, in its environment."""
+        with environment_overlay(self._environment_of(function)):
+            self.environments(function.handler).warm()
+
+    def invoke(
+        self, function: Any, event: Any, *, foreground: bool = False
+    ) -> tuple[str, bool, str]:
+        """Run one invocation; `foreground`: someone waits for it (the HTTP API), so its AWS
+        requests are served before background work's."""
+        payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
+        environment = self._environment_of(function)
         context = LambdaContext(
             function_name=function.function_name,
             invoked_function_arn=function.function_arn,
@@ -435,6 +481,8 @@ class InProcessLambdas:
             self.environments(function.handler).take() as module,
         ):
             started = time.perf_counter()  # once it has an environment: queueing is not run time
+            outer = getattr(_foreground, "active", False)
+            _foreground.active = foreground or outer
             try:
                 result = _load_handler(f"{module}.{function_name}")(payload, context)
                 body = json.dumps(result, default=str)
@@ -449,6 +497,8 @@ class InProcessLambdas:
                     }
                 )
                 errored = True
+            finally:
+                _foreground.active = outer
             elapsed_ms = (time.perf_counter() - started) * 1000
         record = Invocation(
             function.function_name,

@@ -174,7 +174,7 @@ def webhook_load(  # noqa: PLR0915 - one scenario, read top to bottom
         else:
             found = order_id(client, task.external_id)
             if found is None:  # not stored yet: the stream router is behind
-                tasks.put(_Task("pay", task.external_id, None, time.monotonic() + 0.2))
+                tasks.put(_Task("pay", task.external_id, None, time.monotonic() + 0.5))
                 return
             stored = client.get(f"/api/v1/orders/{found}").json()
             amount = int(stored["totals"]["total"]["amount"])

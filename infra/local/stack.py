@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -16,7 +17,7 @@ from infra.local import transactions
 from infra.local.deployer import Deployer, Deployment
 from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
-from infra.local.lambda_runtime import InProcessLambdas
+from infra.local.lambda_runtime import FOREGROUND_HEADER, InProcessLambdas
 from infra.local.scheduler import LocalClock, Scheduler
 from infra.local.seed import DEMO_CATALOGUE, Seeded, seed
 from infra.local.streams import StreamPoller
@@ -28,15 +29,54 @@ DEFAULT_STACK_NAME = "orderhub-dev"
 SHARD_ITERATOR_LIFETIME_SECONDS = 15 * 60
 # Execution environments a webhook function may have at once. Lambda scales a function out to
 # absorb a provider's burst; its module state (resolver, router) is per copy of its module.
-WEBHOOK_ENVIRONMENTS = 4  # DynamoDB Streams: an iterator expires after 15 min
-_dynamodb_lock = threading.Lock()
+WEBHOOK_ENVIRONMENTS = 8  # DynamoDB Streams: an iterator expires after 15 min
+
+
+class PriorityLock:
+    """A mutex where urgent acquirers go before waiting ordinary ones (no pre-emption)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._held = False
+        self._urgent_waiting = 0
+
+    def acquire(self, urgent: bool = False) -> None:
+        with self._condition:
+            if urgent:
+                self._urgent_waiting += 1
+                try:
+                    while self._held:
+                        self._condition.wait()
+                finally:
+                    self._urgent_waiting -= 1
+            else:
+                while self._held or self._urgent_waiting:
+                    self._condition.wait()
+            self._held = True
+
+    def release(self) -> None:
+        with self._condition:
+            self._held = False
+            self._condition.notify_all()
+
+    def __enter__(self) -> PriorityLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+_dynamodb_lock = PriorityLock()
 
 
 def _serialise_dynamodb(patches: list[Any]) -> None:
     """moto's DynamoDB is not atomic under threads (conditional writes and transactions race);
     real DynamoDB is. One lock around its request handling restores the semantics we rely on.
     What runs under it is one request's work: transactions touch their items, not a copy of
-    the table (infra/local/transactions.py)."""
+    the table (infra/local/transactions.py). Requests from an invocation the HTTP API is
+    waiting for (marked by the runtime, FOREGROUND_HEADER) go before the stream router's and
+    the workflow's: in AWS they would not queue behind them."""
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -44,8 +84,12 @@ def _serialise_dynamodb(patches: list[Any]) -> None:
         original = handler.call_action
 
         def locked(self: Any, _original: Any = original) -> Any:
-            with _dynamodb_lock:
+            urgent = bool(self.headers.get(FOREGROUND_HEADER))
+            _dynamodb_lock.acquire(urgent)
+            try:
                 return _original(self)
+            finally:
+                _dynamodb_lock.release()
 
         patch = mock.patch.object(handler, "call_action", locked)
         patch.start()
@@ -71,6 +115,40 @@ def _cache_backend_lookup(patches: list[Any]) -> None:
     patch = mock.patch.object(
         DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host
     )
+    patch.start()
+    patches.append(patch)
+
+
+class _CachedClients:
+    """Stands in for the `boto3` module where moto's Step Functions interpreter builds a client
+    for every task it runs (~20 ms of CPU and thousands of long-lived objects each, which then
+    cost long garbage-collector pauses): the same client for the same service and endpoint."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted((k, v) for k, v in kwargs.items() if k != "config")))
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                config = kwargs.get("config")
+                pool = Config(max_pool_connections=64)
+                kwargs["config"] = config.merge(pool) if config is not None else pool
+                found = self._clients[key] = self._real.client(*args, **kwargs)
+            return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _cache_step_functions_clients(patches: list[Any]) -> None:
+    import boto3
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    patch = mock.patch.object(boto_client, "boto3", _CachedClients(boto3))
     patch.start()
     patches.append(patch)
 
@@ -157,6 +235,44 @@ def _expire_shard_iterators(patches: list[Any]) -> None:
         patches.append(patch)
 
 
+class _LongLivedHeap:
+    """Keeps the garbage collector's full collections short. Everything the stack holds lives
+    as long as the stack (moto's items, streams, the modules it imported), and a full collection
+    walks all of it: 200-400 ms pauses that every request in flight waits out. Freeze what
+    exists once the stack is up, and what survives each full collection after that, so the next
+    one walks only what is new (reference counting still frees everything acyclic)."""
+
+    def __init__(self) -> None:
+        self._full = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _on_collect(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info.get("generation") == 2:
+            self._full.set()
+
+    def start(self) -> None:
+        gc.collect()
+        gc.freeze()
+        gc.callbacks.append(self._on_collect)
+        self._thread = threading.Thread(target=self._run, name="gc-freezer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._full.wait(0.5):
+                self._full.clear()
+                gc.freeze()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._on_collect in gc.callbacks:
+            gc.callbacks.remove(self._on_collect)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        gc.unfreeze()
+
+
 class EmbeddedStack:
     def __init__(
         self,
@@ -182,6 +298,7 @@ class EmbeddedStack:
         self._undo: list[Any] = []
         self._saved_env: dict[str, str | None] = {}
         self.errors = HarnessErrors()
+        self._heap = _LongLivedHeap()
         self.clock = LocalClock()
         self.moto: Any = None
         self.runtime: InProcessLambdas | None = None
@@ -212,6 +329,7 @@ class EmbeddedStack:
         _expire_shard_iterators(self._patches)
         _cache_backend_lookup(self._patches)
         _query_one_partition(self._patches)
+        _cache_step_functions_clients(self._patches)
         self.runtime = InProcessLambdas(
             region=REGION,
             extra_environment={
@@ -314,6 +432,7 @@ class EmbeddedStack:
             name: deployer.resolver.resolve(output["Value"])
             for name, output in self.template.get("Outputs", {}).items()
         }
+        self._heap.start()
         return self
 
     def _scale_out_webhooks(self, routes: list[Any]) -> None:
@@ -325,8 +444,10 @@ class EmbeddedStack:
         functions = lambda_backends[ACCOUNT][REGION]
         for route in routes:
             if route.path.startswith("/webhooks/"):
-                handler = str(functions.get_function(route.function_name).handler)
+                function = functions.get_function(route.function_name)
+                handler = str(function.handler)
                 self.runtime.concurrency[handler.rpartition(".")[0]] = WEBHOOK_ENVIRONMENTS
+                self.runtime.warm(function)
 
     def _invoke_in_process(self, function_name: str, event: dict[str, Any]) -> tuple[bytes, bool]:
         """What API Gateway's Lambda integration does: call the function, skipping moto's HTTP
@@ -335,10 +456,11 @@ class EmbeddedStack:
 
         assert self.runtime is not None
         function = lambda_backends[ACCOUNT][REGION].get_function(function_name)
-        body, errored, _ = self.runtime.invoke(function, event)
+        body, errored, _ = self.runtime.invoke(function, event, foreground=True)
         return body.encode(), errored
 
     def stop(self) -> None:
+        self._heap.stop()
         for part in (self.gateway, self.scheduler, self.poller):
             if part is not None:
                 part.stop()

@@ -17,6 +17,7 @@ is an IdempotentParameterMismatchException.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
@@ -223,6 +224,12 @@ class ClientTokens:
             self._seen.move_to_end(token)
 
 
+def _comparable(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    return repr(value)
+
+
 def install(patches: list[Any], tokens: ClientTokens | None = None) -> ClientTokens:
     """Patch moto's backend and response layer; the patches are appended for the caller to stop."""
     from moto.core.responses import ActionResult
@@ -240,7 +247,9 @@ def install(patches: list[Any], tokens: ClientTokens | None = None) -> ClientTok
         if not token:
             return original_response(self)
         request = json.dumps(
-            {k: v for k, v in self.body.items() if k != "ClientRequestToken"}, sort_keys=True
+            {k: v for k, v in self.body.items() if k != "ClientRequestToken"},
+            sort_keys=True,
+            default=_comparable,  # Binary attributes arrive as bytes
         )
         if tokens.seen(token, request):
             return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})

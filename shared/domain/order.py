@@ -171,7 +171,9 @@ class Order(_Canonical):
 
     channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    external_number: str | None = Field(default=None, description="Human number, e.g. #1001.")
+    external_number: str | None = Field(
+        default=None, max_length=255, description="Human number, e.g. #1001."
+    )
     revision: int = Field(ge=0, description="Channel revision; a higher one wins.")
     placed_at: UtcDatetime
     currency: CurrencyCode

@@ -55,10 +55,16 @@ def verify_signature(
     """Check a Stripe-Signature header; return its timestamp. Mirrors stripe-python's rules."""
     timestamp: int | None = None
     candidates: list[str] = []
+    # Parsed exactly as stripe-python does (`item.split("=", 2)`, no trimming), so that the
+    # same header is accepted or refused by both. The first t= counts: two Stripe-Signature
+    # headers arrive joined by a comma, and a later t= must not replace the first one's.
     for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        # The first t= counts, as in stripe-python: two Stripe-Signature headers arrive joined
-        # by a comma, and a later t= must not replace the one the first signature was made at.
+        parts = item.split("=", 2)
+        if len(parts) < 2:
+            if parts[0] in ("t", "v1"):
+                raise SignatureMismatch("Stripe-Signature has a t or v1 without a value")
+            continue  # the library skips other items without a value
+        key, value = parts[0], parts[1]
         if key == "t" and timestamp is None:
             try:
                 timestamp = int(value)

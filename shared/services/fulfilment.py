@@ -17,6 +17,7 @@ from shared.domain.errors import (
 )
 from shared.domain.events import EventType
 from shared.domain.order import OrderStatus, ensure_transition
+from shared.domain.payment import PaymentStatus
 from shared.domain.stock import Allocation, Shortage, allocate
 from shared.services.clock import Clock, utc_now
 from shared.services.payments import PAYMENT_WAIT, PaymentService
@@ -183,6 +184,8 @@ class FulfilmentService:
         def undo(state: OrderState) -> Compensation:
             if state.status is OrderStatus.CANCELLED:
                 return Compensation.CANCELLED
+            if state.status is OrderStatus.AWAITING_PAYMENT and state.money_received:
+                state = self._settle_money_in_flight(state)
             if state.status in _UNDOABLE and not state.money_received:
                 self._cancel(state, reason)
                 return Compensation.CANCELLED
@@ -209,6 +212,20 @@ class FulfilmentService:
             return Compensation.NEEDS_ATTENTION
 
         return self._with_retries(order_id, undo)
+
+    def _settle_money_in_flight(self, state: OrderState) -> OrderState:
+        """Money arrived for a waiting order: decide it before deciding anything else, so a
+        payment that met the deadline pays the order instead of losing to it. A payment still
+        being recorded (flagged, not yet stored or decided) makes this step retry."""
+        settled = self.payments.settle(state.order_id, actor=ACTOR) or state
+        if settled.status is not OrderStatus.AWAITING_PAYMENT:
+            return settled
+        succeeded = [
+            p for p in self.orders.payments(state.order_id) if p.status is PaymentStatus.SUCCEEDED
+        ]
+        if not succeeded or any(p.decision is None for p in succeeded):
+            raise ConcurrentModification(f"a payment for {state.order_id} is being recorded")
+        return settled
 
     def _cancel(self, state: OrderState, reason: str) -> None:
         at = self.now()

@@ -33,6 +33,8 @@ _REFUND_DECISIONS = frozenset(
     {
         PaymentDecision.ALREADY_PAID_REFUND_NEEDED,
         PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED,
+        # Money of another amount is kept by nobody: it goes back (or a person tops it up).
+        PaymentDecision.AMOUNT_MISMATCH,
     }
 )
 
@@ -64,7 +66,9 @@ class PaymentService:
         if state is None:
             return self._park(payment, actor)
         real_money = not self._test_money_for_live_order(state, test=payment.test)
-        if payment.status is PaymentStatus.SUCCEEDED and real_money and not state.money_received:
+        # A zero-amount "success" (a Checkout session with nothing to pay) took no money.
+        took_money = payment.status is PaymentStatus.SUCCEEDED and payment.amount.amount > 0
+        if took_money and real_money and not state.money_received:
             self.orders.mark_money_received(state.order_id)
             state = replace(state, money_received=True)
         changed = self.orders.record_payment(state.order_id, payment, at=self.now())
@@ -148,7 +152,9 @@ class PaymentService:
         self.orders.delete_wait(order_id, PAYMENT_WAIT, token)
         return resumed
 
-    def _decide(self, state: OrderState, payment: PaymentRecord, actor: str) -> OrderState:
+    def _decide(  # noqa: PLR0911 - one return per decision, in order of precedence
+        self, state: OrderState, payment: PaymentRecord, actor: str
+    ) -> OrderState:
         decision = decide(
             state.total,
             payment.status,
@@ -180,12 +186,34 @@ class PaymentService:
             change = mark(decision, applied=False)
             change.detail["expected"] = state.total.model_dump()
             return self.orders.apply(state, change)
+        if state.status is OrderStatus.CANCELLED:
+            refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
+            return self.orders.apply(state, refund)
+        if not state.payment_required and decision is PaymentDecision.PAYS_ORDER:
+            if self._already_collected(state.order_id, payment):
+                refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
+                return self.orders.apply(state, refund)
+            # Cash on delivery collected (Shopify orders/paid when the shop marks it paid):
+            # expected money, recorded as paying the order; the order's course is unchanged.
+            return self.orders.apply(
+                state,
+                Change(
+                    event=EventType.PAYMENT_RECORDED,
+                    actor=actor,
+                    at=self.now(),
+                    detail={**summary, "payment_status": payment.status.value},
+                    also=lambda txn: self.orders.mark_payment(
+                        txn,
+                        state.order_id,
+                        payment,
+                        decision=PaymentDecision.PAYS_ORDER,
+                        applied=True,
+                    ),
+                ),
+            )
         if state.status in _ALREADY_PAID:
             # A second payment for a paid order, whatever its amount: money to give back.
             refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
-            return self.orders.apply(state, refund)
-        if state.status is OrderStatus.CANCELLED:
-            refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
             return self.orders.apply(state, refund)
         if decision is PaymentDecision.AMOUNT_MISMATCH:
             change = mark(decision, applied=False)
@@ -212,6 +240,12 @@ class PaymentService:
         # received: the workflow settles it when it starts waiting for payment. backordered:
         # the money stays undecided (and shows as received) until the order can go on.
         return state
+
+    def _already_collected(self, order_id: str, payment: PaymentRecord) -> bool:
+        return any(
+            p.decision == PaymentDecision.PAYS_ORDER and p.payment_id != payment.payment_id
+            for p in self.orders.payments(order_id)
+        )
 
     def _test_money_for_live_order(self, state: OrderState, *, test: bool) -> bool:
         return test and not state.test and not self.accept_test_payments

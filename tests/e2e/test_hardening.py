@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 import httpx
+import pytest
 
 from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
 from infra.local.stack import EmbeddedStack
@@ -85,6 +86,25 @@ def test_a_stripe_payment_for_an_unknown_order_is_listed_for_operators(
     (failure,) = eventually(listed_failure)
     assert failure["failure"]["S"] == "unknown_order"
     assert "ord_01JZZZZZZZZZZZZZZZZZZZZZZZ" in failure["last_error"]["S"]
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        lambda: secrets.token_hex(25_000),  # 50 KB: details compressed inline
+        lambda: "Proszę dzwonić przed dostawą. " * 11_000,  # 320 KB, compressible
+    ],
+    ids=["50KB-random", "320KB-compressible"],
+)
+def test_an_order_with_a_mid_size_note_is_created(
+    http: httpx.Client, shopify: ShopifySimulator, note: Any
+) -> None:
+    external_id = next(_ids)
+    resource = shopify.order(external_id, [MUG])
+    resource["note"] = note()
+    assert shopify.webhook("orders/create", resource).send(http).status_code == 200
+    done = order_of(http, external_id, lambda o: o["status"] == "awaiting_payment")
+    assert done["lines"][0]["sku"] == "MUG-KRAKOW-350"
 
 
 def test_a_large_order_is_acknowledged_and_really_created(

@@ -109,10 +109,15 @@ def test_a_payment_of_the_wrong_amount_leaves_the_order_unpaid(
 
     rejected = eventually(
         lambda: order(http, placed["order_id"]),
-        lambda o: o["timeline"][-1]["type"] == "PaymentRejected",
+        lambda o: o["timeline"][-1]["type"] == "OrderNeedsAttention",
     )
     assert rejected["status"] == "awaiting_payment"
     assert rejected["payment"]["status"] == "rejected"
+    # the rejection, and in the same change the request to give the money back
+    assert [e["type"] for e in rejected["timeline"][-2:]] == [
+        "PaymentRejected",
+        "OrderNeedsAttention",
+    ]
     assert rejected["timeline"][-1]["detail"]["reason"] == "amount_mismatch"
 
 

@@ -174,3 +174,31 @@ def test_a_delivery_for_another_shop_is_refused_and_stores_nothing(
     assert inbox_count(webhook_env) == 0
     ours = ShopifySimulator(SHOPIFY_SECRET, shop_domain="our-shop.myshopify.com")
     assert deliver(ours.webhook("orders/create", order))["statusCode"] == 200
+
+
+def test_a_second_large_body_under_the_same_webhook_id_cannot_replace_the_first(
+    webhook_env: Table,
+) -> None:
+    # GIVEN a large order stored under webhook id W (its raw body goes to S3)
+    import secrets as random_text
+
+    simulator = ShopifySimulator(SHOPIFY_SECRET)
+
+    def large(order_id: int) -> SignedRequest:
+        order = simulator.order(order_id, [Line("MUG-KRAKOW-350", "Kubek", 1, "49.00")])
+        order["note"] = random_text.token_hex(100_000)  # incompressible: past the inline limit
+        return simulator.webhook("orders/create", order, webhook_id="W")
+
+    first, second = large(5770020001), large(5770020002)
+    assert json_body(deliver(first))["status"] == "accepted"
+    # WHEN another genuinely signed body arrives under the same (unsigned) webhook id
+    assert json_body(deliver(second))["status"] == "duplicate"
+    # THEN the stored bytes are still the first delivery's
+    item = InboxRepository(webhook_env).get("shopify", "W")
+    assert item is not None and "raw_blob_key" in item
+
+    def blob(key: str) -> bytes:
+        body: bytes = boto3.client("s3").get_object(Bucket="documents", Key=key)["Body"].read()
+        return body
+
+    assert raw_body_of(item, blob) == first.body

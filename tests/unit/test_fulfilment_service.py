@@ -7,7 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.domain.errors import InvalidTransition, MoneyReceived, OrderNotFound
+from shared.domain.errors import (
+    ConcurrentModification,
+    InvalidTransition,
+    MoneyReceived,
+    OrderNotFound,
+)
 from shared.domain.events import EventType
 from shared.domain.order import OrderStatus, PaymentMethod
 from shared.domain.payment import PaymentEvent
@@ -257,6 +262,7 @@ def test_an_order_with_money_received_is_never_cancelled(
     order_id = given(world)
     before = world.state(order_id)
     assert before.money_received and before.status is not OrderStatus.PAID
+    asked_before = world.events(order_id).count(EventType.ORDER_NEEDS_ATTENTION)
     # When the workflow compensates (and the step is retried)
     first = world.fulfilment.compensate(order_id, reason)
     again = world.fulfilment.compensate(order_id, reason)
@@ -264,7 +270,7 @@ def test_an_order_with_money_received_is_never_cancelled(
     assert first == again == Compensation.NEEDS_ATTENTION
     state = world.state(order_id)
     assert (state.status, state.attention) == (before.status, f"{reason}_money_received")
-    assert world.events(order_id).count(EventType.ORDER_NEEDS_ATTENTION) == 1
+    assert world.events(order_id).count(EventType.ORDER_NEEDS_ATTENTION) == asked_before + 1
     assert world.orders.timeline(order_id)[-1].detail == {
         "reason": reason,
         "money_received": True,
@@ -306,15 +312,17 @@ def test_a_payment_landing_after_compensation_read_the_order_stops_the_cancel(
     order_id = world.awaiting_payment()
     world.orders.before("apply", lambda: world.orders.mark_money_received(order_id))
     # When compensation writes its cancel from what it read
-    outcome = world.fulfilment.compensate(order_id, "payment_timeout")
-    # Then the cancel's condition refused it; read again, the money keeps the order
-    assert outcome == Compensation.NEEDS_ATTENTION
+    # Then the cancel's condition refused it; read again, the money in flight makes the step
+    # retry (Step Functions retries ConcurrentModification) instead of deciding without it
+    with pytest.raises(ConcurrentModification):
+        world.fulfilment.compensate(order_id, "payment_timeout")
     assert world.status(order_id) is OrderStatus.AWAITING_PAYMENT
     assert world.stock.level(MUG) == (10, 1, 9)
     assert EventType.ORDER_CANCELLED not in world.events(order_id)
-    # And when the webhook goes on, the payment pays the order
+    # And when the webhook goes on, the payment pays the order and the retry carries it on
     world.payments.report(full_payment(order_id), actor="stripe")
     assert world.status(order_id) is OrderStatus.PAID
+    assert world.fulfilment.compensate(order_id, "payment_timeout") == Compensation.PAID
 
 
 # -- the payment deadline race ------------------------------------------------------------------
@@ -384,24 +392,29 @@ def test_a_cancel_landing_before_the_webhook_flags_the_money_makes_the_payment_l
     assert world.status(order_id) is OrderStatus.CANCELLED
 
 
-def test_compensation_between_the_flag_and_the_settle_leaves_the_paid_order_to_a_person(
+def test_compensation_between_the_flag_and_the_record_waits_for_the_payment(
     world: FakeWorld,
 ) -> None:
     # Given compensation runs after the webhook flagged the money, before it recorded it
     order_id = world.awaiting_payment()
-    outcomes: list[Compensation] = []
-    world.orders.before(
-        "record_payment",
-        lambda: outcomes.append(world.fulfilment.compensate(order_id, "payment_timeout")),
-    )
+    refused: list[str] = []
+
+    def compensate_now() -> None:
+        try:
+            world.fulfilment.compensate(order_id, "payment_timeout")
+        except ConcurrentModification as error:
+            refused.append(str(error))
+
+    world.orders.before("record_payment", compensate_now)
     # When the webhook goes on
     world.payments.report(full_payment(order_id), actor="stripe")
-    # Then nothing was cancelled: the payment still paid the order, which a person is asked
-    # to look at (its workflow gave up waiting)
-    assert outcomes == [Compensation.NEEDS_ATTENTION]
+    # Then compensation decided nothing while the money was in flight (the step retries),
+    # the payment paid the order, and the retried step carries the workflow on: won, not both
+    assert len(refused) == 1
+    assert world.fulfilment.compensate(order_id, "payment_timeout") == Compensation.PAID
     assert_won_or_lost_never_both(world, order_id)
     state = world.state(order_id)
-    assert (state.status, state.attention) == (OrderStatus.PAID, "payment_timeout_money_received")
+    assert (state.status, state.attention) == (OrderStatus.PAID, None)
 
 
 def test_a_ready_to_ship_order_whose_step_failed_is_left_for_a_person(world: FakeWorld) -> None:

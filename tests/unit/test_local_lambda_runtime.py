@@ -4,7 +4,9 @@ functions run concurrently."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -144,3 +146,86 @@ def test_one_function_runs_one_invocation_at_a_time_and_functions_run_concurrent
     assert wrong_environment == []
     assert sorted(results) == sorted([(f'{{"who": "{n}"}}', False) for n in "abc" * 3])
     assert all(i.queued_ms >= 0 for i in runtime.invocations)
+
+
+def _http_event(who: str) -> dict[str, Any]:
+    context = {
+        "http": {"method": "GET", "path": "/who", "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
+        "requestId": who,
+        "routeKey": "GET /who",
+        "stage": "$default",
+    }
+    return {
+        "version": "2.0",
+        "routeKey": "GET /who",
+        "rawPath": "/who",
+        "rawQueryString": "",
+        "headers": {"who": who},
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+
+
+def test_two_resolver_functions_at_once_each_see_their_own_event() -> None:
+    # Powertools keeps the event being resolved on the BaseRouter class: one per process.
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    patches: list[Any] = []
+    lambda_runtime._per_thread_router_state(patches)
+    wrong: list[tuple[str, str]] = []
+    try:
+
+        def run(who: str) -> None:
+            app = APIGatewayHttpResolver()
+
+            @app.get("/who")
+            def answer() -> dict[str, str]:
+                time.sleep(0.001)
+                seen = app.current_event.headers["who"]
+                if seen != who:
+                    wrong.append((who, seen))
+                return {"who": seen}
+
+            for _ in range(50):
+                app.resolve(_http_event(who), None)
+
+        threads = [threading.Thread(target=run, args=(f"function-{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+    assert wrong == []
+
+
+def test_each_execution_environment_has_its_own_copy_of_the_module(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "envtest_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text("STATE: list[str] = []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    environments = lambda_runtime.Environments("envtest_pkg.handler", limit=2)
+    inside = threading.Barrier(2)
+    seen: dict[str, int] = {}
+
+    def invocation() -> None:
+        with environments.take() as module:
+            seen[module] = id(importlib.import_module(module).STATE)
+            inside.wait(timeout=5)  # both environments busy at once
+
+    threads = [threading.Thread(target=invocation) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen) == ["envtest_pkg.handler", "envtest_pkg.handler__env1"]
+    assert len(set(seen.values())) == 2  # module state is per environment
+    with environments.take() as again:
+        assert again in seen  # a warm environment is reused, none is started
+    assert environments.started == 2
+    for name in [n for n in sys.modules if n.startswith("envtest_pkg")]:
+        del sys.modules[name]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from shared.domain.events import EventType
-from shared.domain.order import OrderStatus
+from shared.domain.order import OrderStatus, PaymentMethod
 from shared.domain.payment import PaymentEvent, PaymentStatus
 from shared.services.payments import PAYMENT_WAIT, PaymentOutcome
 from tests.builders import a_payment, an_order
@@ -164,8 +164,12 @@ def test_a_wrong_amount_or_currency_does_not_pay(
     # Then the order still waits, the payment is rejected with what was expected
     assert world.status(order_id) is OrderStatus.AWAITING_PAYMENT
     assert world.decisions(order_id) == ["amount_mismatch"]
-    rejected = world.orders.timeline(order_id)[-1]
-    assert rejected.type is EventType.PAYMENT_REJECTED
+    rejected, flagged = world.orders.timeline(order_id)[-2:]
+    assert (rejected.type, flagged.type) == (
+        EventType.PAYMENT_REJECTED,
+        EventType.ORDER_NEEDS_ATTENTION,  # money nobody keeps: it goes back
+    )
+    assert world.state(order_id).attention == "amount_mismatch"
     assert rejected.detail["reason"] == "amount_mismatch"
     assert rejected.detail["expected"] == {"amount": 4900, "currency": "PLN"}
     assert world.workflow.resumed == []
@@ -353,3 +357,27 @@ def test_money_of_another_amount_for_a_closed_order_is_flagged_for_a_refund(
     # Then a person is asked to give it back
     assert world.events(order_id)[-1] is EventType.ORDER_NEEDS_ATTENTION
     assert world.state(order_id).attention is not None
+
+
+# -- found by review (fixed) ----------------------------------------------------------------------
+def test_cash_collected_for_a_cash_on_delivery_order_is_no_refund(world: FakeWorld) -> None:
+    # Given a cash-on-delivery order ready to ship (nothing to pay up front)
+    world.stock_up(MUG, 5)
+    order_id = world.received((MUG, 1, 4900), payment_method=PaymentMethod.CASH_ON_DELIVERY)
+    world.fulfilment.reserve_stock(order_id)
+    # When the shop marks the cash collected (Shopify sends orders/paid)
+    world.payments.report(a_payment(order_id, 4900), actor="shopify")
+    # Then the money is recorded as paying the order; nothing to refund, no person needed
+    assert world.decisions(order_id) == ["pays_order"]
+    state = world.state(order_id)
+    assert (state.status, state.attention) == (OrderStatus.READY_TO_SHIP, None)
+    # And a second collection of the same order is money to give back
+    world.payments.report(a_payment(order_id, 4900), actor="shopify")
+    assert sorted(world.decisions(order_id)) == ["already_paid_refund_needed", "pays_order"]
+
+
+def test_a_zero_amount_success_takes_no_money_and_blocks_no_cancel(world: FakeWorld) -> None:
+    order_id = waiting(world)
+    world.payments.report(a_payment(order_id, 0), actor="stripe")
+    assert not world.state(order_id).money_received
+    assert world.fulfilment.compensate(order_id, "payment_timeout") == "cancelled"

@@ -401,3 +401,11 @@ def test_a_webhook_id_that_cannot_be_a_key_is_malformed(
 ) -> None:
     with pytest.raises(MalformedWebhook, match="X-Shopify-Webhook-Id"):
         ADAPTER.parse(delivery(shopify_order, webhook_id=webhook_id))
+
+
+def test_an_order_name_too_long_for_the_order_item_is_malformed(
+    shopify_order: dict[str, Any],
+) -> None:
+    # The name lands in the small hot order item: 420 KB of it would fail every write.
+    with pytest.raises(MalformedWebhook, match="external_number"):
+        ADAPTER.parse(delivery({**shopify_order, "name": "#" + "9" * 420_000}))

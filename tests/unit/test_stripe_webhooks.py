@@ -498,3 +498,22 @@ def test_stripe_amounts_become_iso_minor_units(
     }
     payment = parse_payment(event("payment_intent.succeeded", intent))
     assert payment.amount == Money(amount=minor_units, currency=currency.upper())
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "t={t}, v1={sig}",  # a space after the comma: the library does not trim
+        "t={t},\tv1={sig}",
+        "t={t},v1={sig}=junk",  # split("=", 2): the library reads up to the second "="
+        "t={t},v1={sig},garbage",
+        "t={t},v1",
+        "t,v1={sig}",
+        " t={t},v1={sig}",
+    ],
+)
+def test_odd_header_shapes_are_judged_as_the_library_judges_them(shape: str) -> None:
+    body = b'{"id": "evt_odd"}'
+    now = int(time.time())
+    header = shape.format(t=now, sig=compute_signature(body, SECRET, now))
+    assert ours_accepts(body, header, SECRET) == stripe_accepts(body, header, SECRET)
