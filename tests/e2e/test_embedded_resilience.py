@@ -10,6 +10,8 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -32,15 +34,17 @@ def _order_id(http: httpx.Client, external_id: int) -> str:
     return str(listing[0]["order_id"])
 
 
-def _awaiting_payment(http: httpx.Client, order_id: str) -> dict[str, object]:
-    return eventually(  # type: ignore[no-any-return]
-        lambda: http.get(f"/api/v1/orders/{order_id}").json(),
-        lambda o: o["status"] == "awaiting_payment",
-    )
+def _order(http: httpx.Client, order_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = http.get(f"/api/v1/orders/{order_id}").json()
+    return found
 
 
-def _pay(http: httpx.Client, stripe: StripeSimulator, order: dict[str, object]) -> None:
-    total = order["totals"]["total"]["amount"]  # type: ignore[index]
+def _awaiting_payment(http: httpx.Client, order_id: str) -> dict[str, Any]:
+    return eventually(lambda: _order(http, order_id), lambda o: o["status"] == "awaiting_payment")
+
+
+def _pay(http: httpx.Client, stripe: StripeSimulator, order: dict[str, Any]) -> None:
+    total = order["totals"]["total"]["amount"]
     intent = stripe.payment_intent(str(order["order_id"]), int(total), "pln")
     assert stripe.event("payment_intent.succeeded", intent).send(http).status_code == 200
 
@@ -75,7 +79,7 @@ def test_a_redelivered_order_under_a_new_webhook_id_does_not_stall_the_stream(
 
     for order_id in [first["order_id"]] + [_order_id(http, e) for e in later]:
         done = eventually(
-            lambda oid=order_id: http.get(f"/api/v1/orders/{oid}").json(),
+            partial(_order, http, str(order_id)),
             lambda o: o["status"] == "ready_to_ship",
             timeout=60,
         )

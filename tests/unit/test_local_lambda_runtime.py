@@ -187,7 +187,7 @@ def test_two_resolver_functions_at_once_each_see_their_own_event() -> None:
                 return {"who": seen}
 
             for _ in range(50):
-                app.resolve(_http_event(who), None)
+                app.resolve(_http_event(who), None)  # type: ignore[arg-type]
 
         threads = [threading.Thread(target=run, args=(f"function-{i}",)) for i in range(4)]
         for thread in threads:

@@ -219,3 +219,11 @@ def test_a_client_token_is_remembered_for_ten_minutes_only() -> None:
     tokens = transactions.ClientTokens(window_seconds=0.0)
     tokens.succeeded("t", "request")
     assert not tokens.seen("t", "request")
+
+
+def test_a_client_token_works_with_binary_attributes(dynamodb: Any) -> None:
+    item = put("blob", raw={"B": b"\x00\xffcompressed"})
+    dynamodb.transact_write_items(TransactItems=[item], ClientRequestToken="t-3")
+    dynamodb.transact_write_items(TransactItems=[item], ClientRequestToken="t-3")
+    stored = dynamodb.get_item(TableName=TABLE, Key=key("blob"))["Item"]
+    assert stored["raw"] == {"B": b"\x00\xffcompressed"}

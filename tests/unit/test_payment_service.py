@@ -373,7 +373,10 @@ def test_cash_collected_for_a_cash_on_delivery_order_is_no_refund(world: FakeWor
     assert (state.status, state.attention) == (OrderStatus.READY_TO_SHIP, None)
     # And a second collection of the same order is money to give back
     world.payments.report(a_payment(order_id, 4900), actor="shopify")
-    assert sorted(world.decisions(order_id)) == ["already_paid_refund_needed", "pays_order"]
+    assert sorted(d or "" for d in world.decisions(order_id)) == [
+        "already_paid_refund_needed",
+        "pays_order",
+    ]
 
 
 def test_a_zero_amount_success_takes_no_money_and_blocks_no_cancel(world: FakeWorld) -> None:
