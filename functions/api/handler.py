@@ -7,6 +7,7 @@ against those declarations and generates docs/openapi.json from them (functions.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,8 +103,17 @@ def domain_conflict(error: DomainError) -> HttpResponse:
     return error_response(409, error.code, str(error))
 
 
+# A deployed route whose path parameter holds characters no route pattern accepts (the HTTP
+# API decodes "%0F" before the function sees it): a bad parameter, not a missing route.
+_PARAMETER_ROUTES = re.compile(r"^/api/v1/(?:orders|stock)/[^/]+$")
+
+
 @app.not_found
 def not_found(_: Any) -> HttpResponse:
+    if _PARAMETER_ROUTES.match(app.current_event.path):
+        return error_response(
+            400, "invalid_request", "the path parameter holds characters it may not contain"
+        )
     return error_response(404, "not_found", "no such resource")
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.template import Resolver, resources_of_type
 
@@ -274,10 +274,13 @@ class HttpGateway:
             self._reply(request, 404, _JSON, b'{"message":"Not Found"}')
             return
         route, parameters = matched
+        # HTTP API hands the function the path and its parameters percent-decoded (rawPath
+        # included); routes are matched on the path as sent, so "%2F" never splits a segment.
+        parameters = {name: unquote(value) for name, value in parameters.items()}
         event = self._event(
             request,
             route=route,
-            path=split.path,
+            path=unquote(split.path),
             query=split.query,
             parameters=parameters,
             body=body,
