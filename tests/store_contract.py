@@ -192,7 +192,7 @@ class StoreContract:
         guarded = "attribute_not_exists(money_received)"
         state = stores.orders.apply(state, a_change(condition=guarded))
         # When the money is flagged (which leaves the version alone)
-        stores.orders.mark_money_received(state.order_id)
+        stores.orders.mark_money_received(state.order_id, at=AT)
         flagged = fresh(stores, state.order_id)
         assert flagged.money_received and flagged.version == state.version == 2
         # Then a change conditioned on no money is refused, even from the current version
@@ -202,7 +202,7 @@ class StoreContract:
 
     def test_money_cannot_be_flagged_on_a_missing_order(self, stores: Stores) -> None:
         with pytest.raises(ConditionFailed):
-            stores.orders.mark_money_received(new_id())
+            stores.orders.mark_money_received(new_id(), at=AT)
 
     # -- transactions -------------------------------------------------------------------------
     def test_a_change_commits_with_its_stock_reservations_or_not_at_all(

@@ -105,7 +105,7 @@ def domain_conflict(error: DomainError) -> HttpResponse:
 
 # A deployed route whose path parameter holds characters no route pattern accepts (the HTTP
 # API decodes "%0F" before the function sees it): a bad parameter, not a missing route.
-_PARAMETER_ROUTES = re.compile(r"^/api/v1/(?:orders|stock)/[^/]+$")
+_PARAMETER_ROUTES = re.compile(r"\A/api/v1/(?:orders|stock)/.+\Z", re.DOTALL)
 
 
 @app.not_found

@@ -62,9 +62,16 @@ def banner(stack: EmbeddedStack, seconds: float) -> str:
         f"  {provider:<8} webhook_secret = {secret}"
         for provider, secret in sorted(stack.provider_secrets.items())
     ]
+    shop = os.environ.get("SHOPIFY_SHOP_DOMAIN")
+    lines += [
+        f"  Shopify deliveries accepted from: {shop or 'any shop (set SHOPIFY_SHOP_DOMAIN)'}",
+        "  Test-mode payments pay orders (a sandbox): "
+        + ("no" if os.environ.get("ORDERHUB_ACCEPT_TEST_PAYMENTS") == "false" else "yes"),
+    ]
     lines += [
         "",
         f"API: {stack.url}/api/v1  (Authorization: Bearer {stack.api_key})",
+        "  OpenAPI document: docs/openapi.json",
         f"  curl -H 'Authorization: Bearer {stack.api_key}' {stack.url}/api/v1/orders",
         f"  curl -H 'Authorization: Bearer {stack.api_key}' "
         f"{stack.url}/api/v1/stock/MUG-KRAKOW-350",

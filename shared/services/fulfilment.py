@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -31,6 +31,9 @@ MAX_ATTEMPTS = 5
 MAX_SKUS_PER_RESERVATION = 48
 ACTOR = "fulfilment workflow"
 PAYMENT_TIMEOUT = "payment_timeout"
+# How long compensation waits for a flagged payment to be recorded (the Compensate step's
+# retries span about 30-60 s; a flag-then-record takes milliseconds).
+MONEY_IN_FLIGHT = timedelta(seconds=20)
 T = TypeVar("T")
 # Nothing left the warehouse and no money was kept: cancelling undoes everything.
 _UNDOABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT, OrderStatus.BACKORDERED})
@@ -221,11 +224,24 @@ class FulfilmentService:
         if settled.status is not OrderStatus.AWAITING_PAYMENT:
             return settled
         succeeded = [
-            p for p in self.orders.payments(state.order_id) if p.status is PaymentStatus.SUCCEEDED
+            p
+            for p in self.orders.payments(state.order_id)
+            if p.status is PaymentStatus.SUCCEEDED and p.amount.amount > 0
         ]
-        if not succeeded or any(p.decision is None for p in succeeded):
+        in_flight = not succeeded or any(p.decision is None for p in succeeded)
+        if in_flight and self._flagged_recently(settled):
             raise ConcurrentModification(f"a payment for {state.order_id} is being recorded")
+        # Decided without paying it (another amount), or flagged long ago and never recorded
+        # (its webhook's processing is failing): a person looks, nothing is undone.
         return settled
+
+    def _flagged_recently(self, state: OrderState) -> bool:
+        """Within the few seconds a webhook's flag-then-record takes; past them, the step
+        stops waiting (its retries would run out) and asks a person instead."""
+        if state.money_received_at is None:
+            return False
+        flagged = datetime.fromisoformat(state.money_received_at)
+        return self.now() - flagged < MONEY_IN_FLIGHT
 
     def _cancel(self, state: OrderState, reason: str) -> None:
         at = self.now()

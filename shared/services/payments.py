@@ -39,6 +39,16 @@ _REFUND_DECISIONS = frozenset(
 )
 
 
+def _to_decide(payment: PaymentRecord) -> bool:
+    """A succeeded payment not decided yet. A zero-amount "success" (a Checkout session with
+    nothing to pay) took no money: there is nothing to decide, pay or give back."""
+    return (
+        payment.status is PaymentStatus.SUCCEEDED
+        and payment.decision is None
+        and payment.amount.amount > 0
+    )
+
+
 class PaymentOutcome(StrEnum):
     APPLIED = "applied"  # recorded against its order (and decided, where it can be)
     PARKED = "parked"  # its channel order has not arrived yet; intake applies it
@@ -69,7 +79,7 @@ class PaymentService:
         # A zero-amount "success" (a Checkout session with nothing to pay) took no money.
         took_money = payment.status is PaymentStatus.SUCCEEDED and payment.amount.amount > 0
         if took_money and real_money and not state.money_received:
-            self.orders.mark_money_received(state.order_id)
+            self.orders.mark_money_received(state.order_id, at=self.now())
             state = replace(state, money_received=True)
         changed = self.orders.record_payment(state.order_id, payment, at=self.now())
         if changed and self._worth_a_note(state, payment):
@@ -129,7 +139,7 @@ class PaymentService:
                 return None
             try:
                 for payment in self.orders.payments(order_id):
-                    if payment.status is PaymentStatus.SUCCEEDED and payment.decision is None:
+                    if _to_decide(payment):
                         state = self._decide(state, payment, actor)
             except ConcurrentModification:
                 continue
@@ -211,7 +221,7 @@ class PaymentService:
                     ),
                 ),
             )
-        if state.status in _ALREADY_PAID:
+        if state.payment_required and state.status in _ALREADY_PAID:
             # A second payment for a paid order, whatever its amount: money to give back.
             refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
             return self.orders.apply(state, refund)

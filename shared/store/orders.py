@@ -95,6 +95,7 @@ class OrderState:
     # A provider reported money taken for it (set before the payment is recorded): an order
     # with money received is never cancelled by compensation, whatever its status says.
     money_received: bool = False
+    money_received_at: str | None = None
 
     @classmethod
     def from_item(cls, item: Item) -> OrderState:
@@ -116,6 +117,7 @@ class OrderState:
             attention=item.get("attention"),
             test=item.get("test", False),
             money_received=item.get("money_received", False),
+            money_received_at=item.get("money_received_at"),
         )
 
 
@@ -356,15 +358,15 @@ class OrderRepository:
         return updated
 
     # -- payments ---------------------------------------------------------------------------
-    def mark_money_received(self, order_id: str) -> None:
+    def mark_money_received(self, order_id: str, *, at: datetime) -> None:
         """Flag the order before a succeeded payment is recorded: a crash in between leaves a
         flag without its payment (safe: nothing is cancelled), never a payment without it."""
         self._table.update(
             order_pk(order_id),
             ORDER_SK,
-            "SET money_received = :yes",
+            "SET money_received = :yes, money_received_at = :at",
             condition="attribute_exists(PK)",
-            values={":yes": True},
+            values={":yes": True, ":at": utc_iso(at)},
         )
 
     def record_payment(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:

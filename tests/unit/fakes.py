@@ -383,11 +383,12 @@ class FakeOrders(Races):
 
     # -- payments ---------------------------------------------------------------------------
     @race_point
-    def mark_money_received(self, order_id: str) -> None:
+    def mark_money_received(self, order_id: str, *, at: datetime) -> None:
         item = self.hot.get(order_id)
         if item is None:
             raise ConditionFailed(None)
         item["money_received"] = True
+        item["money_received_at"] = utc_iso(at)
 
     @race_point
     def record_payment(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:

@@ -4,6 +4,7 @@ in-memory stores."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -310,7 +311,9 @@ def test_a_payment_landing_after_compensation_read_the_order_stops_the_cancel(
     # Given compensation read the unpaid order, and then the payment webhook flagged its money
     # (and had not yet recorded and settled it), so the order's version did not move
     order_id = world.awaiting_payment()
-    world.orders.before("apply", lambda: world.orders.mark_money_received(order_id))
+    world.orders.before(
+        "apply", lambda: world.orders.mark_money_received(order_id, at=world.clock())
+    )
     # When compensation writes its cancel from what it read
     # Then the cancel's condition refused it; read again, the money in flight makes the step
     # retry (Step Functions retries ConcurrentModification) instead of deciding without it
@@ -427,3 +430,24 @@ def test_a_ready_to_ship_order_whose_step_failed_is_left_for_a_person(world: Fak
     state = world.state(order_id)
     assert (state.status, state.attention) == (OrderStatus.READY_TO_SHIP, "step_failed")
     assert world.stock.level(MUG) == (1, 1, 0)
+
+
+def test_money_flagged_but_never_recorded_stops_waiting_and_asks_a_person(
+    world: FakeWorld,
+) -> None:
+    # Given a waiting order whose payment webhook flagged the money and then kept failing
+    order_id = world.awaiting_payment()
+    world.orders.mark_money_received(order_id, at=world.clock())
+    # When the deadline's compensation runs at once, it waits for the record (retries)
+    with pytest.raises(ConcurrentModification):
+        world.fulfilment.compensate(order_id, "payment_timeout")
+    # But once the flag is older than a flag-then-record ever takes, it stops waiting
+    world.clock.advance(timedelta(seconds=30))
+    outcome = world.fulfilment.compensate(order_id, "payment_timeout")
+    # Then nothing is cancelled and a person is told, before the workflow ends
+    assert outcome == Compensation.NEEDS_ATTENTION
+    state = world.state(order_id)
+    assert (state.status, state.attention) == (
+        OrderStatus.AWAITING_PAYMENT,
+        "payment_timeout_money_received",
+    )

@@ -384,3 +384,24 @@ def test_a_zero_amount_success_takes_no_money_and_blocks_no_cancel(world: FakeWo
     world.payments.report(a_payment(order_id, 0), actor="stripe")
     assert not world.state(order_id).money_received
     assert world.fulfilment.compensate(order_id, "payment_timeout") == "cancelled"
+
+
+def test_a_zero_amount_success_is_not_decided_at_all(world: FakeWorld) -> None:
+    order_id = waiting(world)
+    world.payments.report(a_payment(order_id, 0), actor="stripe")
+    assert world.decisions(order_id) == [None]
+    assert world.state(order_id).attention is None
+    world.payments.report(a_payment(order_id, 4900), actor="stripe")
+    assert world.status(order_id) is OrderStatus.PAID
+    assert world.state(order_id).attention is None
+
+
+def test_cash_collected_at_another_amount_is_a_mismatch_not_a_second_payment(
+    world: FakeWorld,
+) -> None:
+    world.stock_up(MUG, 5)
+    order_id = world.received((MUG, 1, 4900), payment_method=PaymentMethod.CASH_ON_DELIVERY)
+    world.fulfilment.reserve_stock(order_id)
+    world.payments.report(a_payment(order_id, 4500), actor="shopify")
+    assert world.decisions(order_id) == ["amount_mismatch"]
+    assert world.orders.timeline(order_id)[-2].detail["expected"]["amount"] == 4900
