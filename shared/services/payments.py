@@ -18,7 +18,7 @@ from shared.domain.payment import PaymentDecision, PaymentEvent, PaymentStatus, 
 from shared.observability import logger
 from shared.services.clock import Clock, utc_now
 from shared.store.orders import Change, OrderState, PaymentRecord
-from shared.store.parked import channel_reference, order_reference
+from shared.store.parked import channel_reference
 from shared.store.ports import OrderStore, ParkedPaymentStore
 from shared.workflow import Workflow
 
@@ -46,6 +46,14 @@ def _to_decide(payment: PaymentRecord) -> bool:
         payment.status is PaymentStatus.SUCCEEDED
         and payment.decision is None
         and payment.amount.amount > 0
+    )
+
+
+def _already_collected(payments: list[PaymentRecord], payment: PaymentRecord) -> bool:
+    """Another payment of the order was already decided as paying it."""
+    return any(
+        p.decision == PaymentDecision.PAYS_ORDER and p.payment_id != payment.payment_id
+        for p in payments
     )
 
 
@@ -92,14 +100,17 @@ class PaymentService:
         return PaymentReport(PaymentOutcome.APPLIED, state.order_id)
 
     def apply_parked(self, order_id: str, *, channel: str, external_id: str) -> int:
-        """Apply what waited for an order that has just arrived; returns how many."""
+        """Apply what waited for an order that has just arrived; returns how many.
+
+        Only the channel's reference can have waited: an orderhub id exists from the moment
+        the order does, so a payment naming one that did not exist yet never will match
+        (it stays parked and listed for operators as `unknown_order`)."""
         applied = 0
-        for reference in (channel_reference(channel, external_id), order_reference(order_id)):
-            for parked in self.parked.waiting_for(reference):
-                report = self.report(parked.payment, actor=parked.actor)
-                if report.outcome is PaymentOutcome.APPLIED:
-                    self.parked.remove(parked)
-                    applied += 1
+        for parked in self.parked.waiting_for(channel_reference(channel, external_id)):
+            report = self.report(parked.payment, actor=parked.actor)
+            if report.outcome is PaymentOutcome.APPLIED:
+                self.parked.remove(parked)
+                applied += 1
         return applied
 
     def _order_of(self, payment: PaymentEvent) -> OrderState | None:
@@ -126,21 +137,18 @@ class PaymentService:
             return PaymentReport(PaymentOutcome.UNKNOWN_ORDER, payment.order_id)
         return PaymentReport(PaymentOutcome.PARKED, None)
 
-    def settle(
-        self, order_id: str, *, actor: str, known: OrderState | None = None
-    ) -> OrderState | None:
-        """Decide every succeeded payment not decided yet, against the order's current state.
-
-        `known` is a state the caller read after the payment was recorded: it saves the first
-        read (if it is stale, the versioned write fails and the next attempt reads afresh)."""
+    def settle(self, order_id: str, *, actor: str) -> OrderState | None:
+        """Decide every succeeded payment not decided yet, against the order's current state
+        (read afresh: a state read before the payment was recorded may be stale)."""
         for _ in range(MAX_ATTEMPTS):
-            state, known = known or self.orders.get(order_id), None
+            state = self.orders.get(order_id)
             if state is None:
                 return None
             try:
-                for payment in self.orders.payments(order_id):
+                payments = self.orders.payments(order_id)
+                for payment in payments:
                     if _to_decide(payment):
-                        state = self._decide(state, payment, actor)
+                        state = self._decide(state, payment, payments, actor)
             except ConcurrentModification:
                 continue
             return state
@@ -163,7 +171,11 @@ class PaymentService:
         return resumed
 
     def _decide(  # noqa: PLR0911 - one return per decision, in order of precedence
-        self, state: OrderState, payment: PaymentRecord, actor: str
+        self,
+        state: OrderState,
+        payment: PaymentRecord,
+        payments: list[PaymentRecord],
+        actor: str,
     ) -> OrderState:
         decision = decide(
             state.total,
@@ -200,7 +212,7 @@ class PaymentService:
             refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
             return self.orders.apply(state, refund)
         if not state.payment_required and decision is PaymentDecision.PAYS_ORDER:
-            if self._already_collected(state.order_id, payment):
+            if _already_collected(payments, payment):
                 refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
                 return self.orders.apply(state, refund)
             # Cash on delivery collected (Shopify orders/paid when the shop marks it paid):
@@ -250,12 +262,6 @@ class PaymentService:
         # received: the workflow settles it when it starts waiting for payment. backordered:
         # the money stays undecided (and shows as received) until the order can go on.
         return state
-
-    def _already_collected(self, order_id: str, payment: PaymentRecord) -> bool:
-        return any(
-            p.decision == PaymentDecision.PAYS_ORDER and p.payment_id != payment.payment_id
-            for p in self.orders.payments(order_id)
-        )
 
     def _test_money_for_live_order(self, state: OrderState, *, test: bool) -> bool:
         return test and not state.test and not self.accept_test_payments

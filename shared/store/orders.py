@@ -345,17 +345,7 @@ class OrderRepository:
                     f"order {state.order_id} changed after version {state.version}"
                 ) from conflict
             raise
-        updated = replace(state, version=version, status=status, updated_at=at)
-        if "status_reason" in change.set_fields:
-            updated = replace(updated, status_reason=change.set_fields["status_reason"])
-        if "reservations" in change.set_fields:
-            updated = replace(
-                updated,
-                reservations=tuple(
-                    Allocation.model_validate(r) for r in change.set_fields["reservations"] or []
-                ),
-            )
-        return updated
+        return state_after(state, change, version=version, status=status, at=at)
 
     # -- payments ---------------------------------------------------------------------------
     def mark_money_received(self, order_id: str, *, at: datetime) -> None:
@@ -514,6 +504,24 @@ class OrderRepository:
         if start_key:
             request["ExclusiveStartKey"] = start_key
         return self._table.query(**request)
+
+
+def state_after(
+    state: OrderState, change: Change, *, version: int, status: OrderStatus, at: str
+) -> OrderState:
+    """The hot state a committed change leaves (what `apply` returns, without a read)."""
+    fields = change.set_fields
+    updated = replace(state, version=version, status=status, updated_at=at)
+    if "status_reason" in fields:
+        updated = replace(updated, status_reason=fields["status_reason"])
+    if "attention" in fields:
+        updated = replace(updated, attention=fields["attention"])
+    if "reservations" in fields:
+        updated = replace(
+            updated,
+            reservations=tuple(Allocation.model_validate(r) for r in fields["reservations"] or []),
+        )
+    return updated
 
 
 def details_of(item: Item, blobs: BlobStore | None) -> Order:

@@ -7,7 +7,7 @@ stream are exactly what deploys.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -26,6 +26,7 @@ from shared.store.orders import OrderRepository
 from shared.store.parked import ParkedPayments
 from shared.store.stock import StockRepository
 from shared.store.table import Table
+from tests.unit.fakes import FakeWorkflow
 
 REGION = "eu-central-1"
 
@@ -62,29 +63,8 @@ def table(aws_env: None, template: dict[str, Any]) -> Table:
     return Table(deployer.ensure(logical).ref)
 
 
-@dataclass
-class RecordingWorkflow:
-    """A fake Step Functions: remembers starts (by execution name) and resumed task tokens."""
-
-    started: dict[str, dict[str, Any]] = field(default_factory=dict)
-    resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    finished_tokens: set[str] = field(default_factory=set)
-
-    def start(self, order_id: str, payload: dict[str, Any]) -> bool:
-        if order_id in self.started:
-            return False
-        self.started[order_id] = payload
-        return True
-
-    def exists(self, order_id: str) -> bool:
-        return order_id in self.started
-
-    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
-        if task_token in self.finished_tokens:
-            return False
-        self.finished_tokens.add(task_token)
-        self.resumed.append((task_token, output))
-        return True
+# The same fake Step Functions the unit tests use (one execution per name, tokens once).
+RecordingWorkflow = FakeWorkflow
 
 
 @dataclass

@@ -39,7 +39,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -61,6 +61,7 @@ from shared.store.orders import (
     event_sk,
     order_pk,
     payment_sk,
+    state_after,
 )
 from shared.store.parked import ParkedPayment, parked_pk, reference_of
 from shared.store.stock import reservation_sk, sku_pk, warehouse_sk
@@ -365,18 +366,7 @@ class FakeOrders(Races):
                     f"order {order_id} changed after version {state.version}"
                 ) from conflict
             raise
-        # What the real apply returns: the state it was given, moved by what it wrote.
-        updated = replace(state, version=version, status=status, updated_at=at)
-        if "status_reason" in change.set_fields:
-            updated = replace(updated, status_reason=change.set_fields["status_reason"])
-        if "reservations" in change.set_fields:
-            updated = replace(
-                updated,
-                reservations=tuple(
-                    Allocation.model_validate(r) for r in change.set_fields["reservations"] or []
-                ),
-            )
-        return updated
+        return state_after(state, change, version=version, status=status, at=at)
 
     def _keep_event(self, entry: TimelineEntry) -> None:
         self.events.setdefault(entry.order_id, {})[entry.version] = entry
