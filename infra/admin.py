@@ -16,10 +16,10 @@ from typing import Any
 
 import boto3
 
-from shared.services.clock import utc_now
-from shared.store.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key, hash_key
-from shared.store.inbox import InboxRepository, raw_body_of
-from shared.store.table import Table
+from shared.inbox.store import InboxRepository, raw_body_of
+from shared.platform.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key, hash_key
+from shared.platform.clock import utc_now
+from shared.platform.table import Table
 
 
 def outputs_of(stack: str) -> dict[str, str]:

@@ -11,10 +11,11 @@ from infra.config import StageConfig
 from infra.constructs.api import HttpApi
 from infra.constructs.events import DomainEvents
 from infra.constructs.fulfilment import Fulfilment
+from infra.constructs.ingress import Ingress, construct_name
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.orders import OrderProcessing
 from infra.constructs.storage import Storage
-from infra.constructs.webhooks import PROVIDERS, Webhooks
+from shared import registry
 
 
 class OrderhubStack(Stack):
@@ -24,7 +25,7 @@ class OrderhubStack(Stack):
         monitoring = Monitoring(self, "Monitoring", config=config)
         storage = Storage(self, "Storage", config=config)
         domain_events = DomainEvents(self, "DomainEvents")
-        webhooks = Webhooks(self, "Webhooks", config=config, storage=storage)
+        ingress = Ingress(self, "Ingress", config=config, storage=storage, monitoring=monitoring)
         fulfilment = Fulfilment(
             self, "Fulfilment", config=config, storage=storage, monitoring=monitoring
         )
@@ -38,24 +39,27 @@ class OrderhubStack(Stack):
             monitoring=monitoring,
         )
         api = HttpApi(
-            self, "Http", config=config, storage=storage, webhooks=webhooks, monitoring=monitoring
+            self, "Http", config=config, storage=storage, ingress=ingress, monitoring=monitoring
         )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of webhooks and API")
-        for kind, providers in PROVIDERS.items():
-            for provider in providers:
+        for provider in registry.providers():
+            name = construct_name(provider)
+            if provider.path is not None:
                 CfnOutput(
                     self,
-                    f"{provider.capitalize()}WebhookUrl",
-                    value=f"{api.url}/webhooks/{kind}/{provider}",
-                    description=f"Configure this URL in {provider}",
+                    f"{name}WebhookUrl",
+                    value=f"{api.url}{provider.path}",
+                    description=f"Configure this URL in {provider.title}",
                 )
-                CfnOutput(
-                    self,
-                    f"{provider.capitalize()}SecretName",
-                    value=webhooks.secrets[provider].secret_name,
-                    description=f"Put {provider}'s webhook secret here as webhook_secret",
-                )
+            CfnOutput(
+                self,
+                f"{name}SecretName",
+                value=ingress.secrets[provider.name].secret_name,
+                description=f"Put {provider.title}'s "
+                + ", ".join(f.name for f in provider.secrets)
+                + " here",
+            )
         CfnOutput(self, "TableName", value=storage.table.table_name)
         CfnOutput(self, "DocumentsBucket", value=storage.documents.bucket_name)
         CfnOutput(self, "EventBusName", value=domain_events.bus.event_bus_name)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.money import Money
-from shared.domain.order import (
+from shared.kernel.money import Money
+from shared.orders.domain import (
     Address,
     Buyer,
     ChannelPayment,
@@ -20,7 +20,7 @@ from shared.domain.order import (
     PaymentMethod,
     Totals,
 )
-from shared.domain.payment import ChannelOrderRef, PaymentEvent, PaymentStatus
+from shared.payments.domain import ChannelOrderRef, PaymentEvent, PaymentStatus
 
 
 def pln(amount: int) -> Money:

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from shared.domain.errors import ConcurrentModification
-from shared.domain.events import EventType
-from shared.domain.order import OrderStatus
-from shared.domain.payment import STATUS_RANK, PaymentDecision, PaymentStatus
-from shared.domain.stock import Allocation, StockLevel
-from shared.store.orders import Change, OrderState
-from shared.store.ports import OrderStore, ParkedPaymentStore, StockStore
-from shared.store.table import ConditionFailed, Transaction, TransactionConflict
+from shared.kernel.errors import ConcurrentModification
+from shared.kernel.events import EventType
+from shared.orders.domain import OrderStatus
+from shared.orders.store import Change, OrderState
+from shared.payments.domain import STATUS_RANK, PaymentDecision, PaymentStatus
+from shared.platform.table import ConditionFailed, Transaction, TransactionConflict
+from shared.ports import OrderStore, ParkedPaymentStore, StockStore
+from shared.stock.domain import Allocation, StockLevel
 from tests.builders import a_payment, an_order, pln
 
 AT = datetime(2026, 3, 2, 10, tzinfo=UTC)

@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from functions.api.contract import BEARER
 from functions.api.settings import table
-from shared.http import HttpResponse, error_response
-from shared.store.api_keys import ApiKey, ApiKeyRepository, hash_key
+from shared.platform.api_keys import ApiKey, ApiKeyRepository, hash_key
+from shared.platform.http import HttpResponse, error_response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.api_gateway import Route

@@ -20,10 +20,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import orders, stock
 from functions.api.auth import KeyThenValidate
-from shared.domain.errors import DomainError, InvalidStockLevel, OrderNotFound
-from shared.http import HttpResponse, error_response
-from shared.observability import logger
-from shared.services.order_views import InvalidCursor
+from shared.kernel.errors import DomainError, InvalidStockLevel, OrderNotFound
+from shared.orders.views import InvalidCursor
+from shared.platform.http import HttpResponse, error_response
+from shared.platform.observability import logger
 
 _LOCATIONS = {"query", "path", "body", "header"}
 

@@ -12,10 +12,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from functions.api.contract import requires, responses
 from functions.api.settings import blobs, cursor_key, table
-from shared.domain.errors import OrderNotFound
-from shared.domain.order import OrderStatus, utc_iso
-from shared.http import HttpResponse, json_response
-from shared.services.order_views import (
+from shared.kernel.errors import OrderNotFound
+from shared.kernel.time import utc_iso
+from shared.orders.domain import OrderStatus
+from shared.orders.store import OrderRepository
+from shared.orders.views import (
     OrderPage,
     OrderView,
     issue_cursor,
@@ -23,7 +24,7 @@ from shared.services.order_views import (
     order_view,
     read_cursor,
 )
-from shared.store.orders import OrderRepository
+from shared.platform.http import HttpResponse, json_response
 
 router = APIGatewayHttpRouter()
 MAX_PAGES_PER_REQUEST = 5

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from shared.config import ConfigurationError, Settings
-from shared.secrets import provider_secret
-from shared.store.blobs import S3Blobs
-from shared.store.table import Table
+from shared.platform.blobs import S3Blobs
+from shared.platform.secrets import provider_secret
+from shared.platform.settings import ConfigurationError, Settings
+from shared.platform.table import Table
 
 MIN_CURSOR_KEY_CHARS = 32
 

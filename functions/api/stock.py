@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.contract import requires, responses
 from functions.api.settings import table
-from shared.domain.order import Sku
-from shared.domain.stock import StockLevel, WarehouseId
-from shared.http import HttpResponse, error_response, json_response
-from shared.services.clock import utc_now
-from shared.store.stock import StockRepository
+from shared.kernel.sku import Sku
+from shared.platform.clock import utc_now
+from shared.platform.http import HttpResponse, error_response, json_response
+from shared.stock.domain import StockLevel, WarehouseId
+from shared.stock.store import StockRepository
 
 router = APIGatewayHttpRouter()
 MAX_ON_HAND = 10_000_000

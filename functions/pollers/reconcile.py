@@ -7,12 +7,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.config import Settings
-from shared.observability import logger, metrics
-from shared.services.reconciliation import Reconciler
-from shared.store.orders import OrderRepository
-from shared.store.table import Table
-from shared.workflow import StepFunctionsWorkflow
+from shared.orders.reconciliation import Reconciler
+from shared.orders.store import OrderRepository
+from shared.platform.observability import logger, metrics
+from shared.platform.settings import Settings
+from shared.platform.table import Table
+from shared.platform.workflow import StepFunctionsWorkflow
 
 
 class ReconcileSettings(Settings):

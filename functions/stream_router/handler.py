@@ -19,22 +19,22 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.config import ConfigurationError, Settings
-from shared.domain.errors import DomainError
-from shared.domain.events import InboundEvent, OrderReceived
-from shared.event_bus import EventBridgePublisher
-from shared.integrations.registry import adapter_for
-from shared.observability import logger, metrics
-from shared.services.clock import utc_now
-from shared.services.order_intake import OrderIntake
-from shared.services.payments import PaymentOutcome, PaymentService
-from shared.services.webhook_inbox import event_of
-from shared.store.blobs import S3Blobs
-from shared.store.inbox import InboxRepository, envelope_of, raw_body_of
-from shared.store.orders import OrderRepository, timeline_entry_of
-from shared.store.parked import ParkedPayments
-from shared.store.table import Item, Table, from_item
-from shared.workflow import StepFunctionsWorkflow
+from shared.inbox.service import event_of
+from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
+from shared.kernel.errors import DomainError
+from shared.kernel.events import InboundEvent, OrderReceived
+from shared.orders.intake import OrderIntake
+from shared.orders.store import OrderRepository, timeline_entry_of
+from shared.payments.parked import ParkedPayments
+from shared.payments.service import PaymentOutcome, PaymentService
+from shared.platform.blobs import S3Blobs
+from shared.platform.clock import utc_now
+from shared.platform.event_bus import EventBridgePublisher
+from shared.platform.observability import logger, metrics
+from shared.platform.settings import ConfigurationError, Settings
+from shared.platform.table import Item, Table, from_item
+from shared.platform.workflow import StepFunctionsWorkflow
+from shared.registry import adapter_for
 
 
 class StreamRouterSettings(Settings):

@@ -15,11 +15,12 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.constructs.ingress import Ingress, construct_name
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
-from infra.constructs.webhooks import PROVIDERS, Webhooks
 from infra.lambda_factory import RETENTION, PythonFunction
 from infra.nag import acknowledge, acknowledge_evidence
+from shared import registry
 
 API_ROUTES = (
     ("/api/v1/orders", apigwv2.HttpMethod.GET),
@@ -66,7 +67,7 @@ class HttpApi(Construct):
         *,
         config: StageConfig,
         storage: Storage,
-        webhooks: Webhooks,
+        ingress: Ingress,
         monitoring: Monitoring,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -88,16 +89,16 @@ class HttpApi(Construct):
             throttle=apigwv2.ThrottleSettings(rate_limit=200, burst_limit=400),
             access_log_settings=_JsonAccessLogs(access_logs),
         )
-        for kind, providers in PROVIDERS.items():
-            integration = HttpLambdaIntegration(
-                f"{kind.capitalize()}WebhookIntegration", webhooks.functions[kind].function
+        for provider in registry.webhook_providers():
+            assert provider.path is not None  # a webhook provider has its route
+            self.api.add_routes(
+                path=provider.path,
+                methods=[apigwv2.HttpMethod.POST],
+                integration=HttpLambdaIntegration(
+                    f"{construct_name(provider)}WebhookIntegration",
+                    ingress.webhooks[provider.name].function,
+                ),
             )
-            for provider in providers:
-                self.api.add_routes(
-                    path=f"/webhooks/{kind}/{provider}",
-                    methods=[apigwv2.HttpMethod.POST],
-                    integration=integration,
-                )
 
         self.api_function = PythonFunction(
             self,

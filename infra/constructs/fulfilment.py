@@ -84,7 +84,7 @@ class Fulfilment(Construct):
         self.task_function = PythonFunction(
             self,
             "Tasks",
-            handler="functions.fulfilment.handler.lambda_handler",
+            handler="functions.workflow.fulfilment.lambda_handler",
             description="Fulfilment workflow steps: reserve, await payment, ready, compensate",
             config=config,
             timeout=Duration.seconds(30),

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.nag import acknowledge
-from shared.store import schema
+from shared.platform import schema
 
 _S = dynamodb.AttributeType.STRING
 

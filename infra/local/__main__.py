@@ -13,6 +13,7 @@ import time
 
 from infra.local.stack import EmbeddedStack
 from infra.local.synth import synth_template
+from shared import registry
 
 
 def print_stack_errors() -> logging.Handler:
@@ -54,18 +55,19 @@ def banner(stack: EmbeddedStack, seconds: float) -> str:
         f"orderhub embedded stack is up ({len(stack.template['Resources'])} resources from "
         f"the CDK template, started in {seconds:.1f} s)",
         "",
-        "Webhook URLs (configure these in the providers' dashboards or tunnels):",
+        "Providers (shared/registry.py; set the environment variables to use your own):",
     ]
-    lines += [f"  POST {stack.url}{path}" for path in stack.webhook_paths()]
-    lines += ["", "Provider secrets (set *_WEBHOOK_SECRET to choose your own):"]
+    for provider in registry.providers():
+        lines.append(f"  {provider.title} ({provider.kind.value})")
+        if provider.path is not None:
+            lines.append(f"    POST {stack.url}{provider.path}")
+        seeded = stack.provider_secrets.get(provider.name, {})
+        for field in provider.secrets:
+            value = seeded.get(field.name) or f"(unset: {field.description})"
+            lines.append(f"    {field.env:<24} {field.name} = {value}")
     lines += [
-        f"  {provider:<8} webhook_secret = {secret}"
-        for provider, secret in sorted(stack.provider_secrets.items())
-    ]
-    shop = os.environ.get("SHOPIFY_SHOP_DOMAIN")
-    lines += [
-        f"  Shopify deliveries accepted from: {shop or 'any shop (set SHOPIFY_SHOP_DOMAIN)'}",
-        "  Test-mode payments pay orders (a sandbox): "
+        "",
+        "Test-mode payments pay orders (a sandbox): "
         + ("no" if os.environ.get("ORDERHUB_ACCEPT_TEST_PAYMENTS") == "false" else "yes"),
     ]
     lines += [

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
 from infra.local.stack import EmbeddedStack
 from infra.local.synth import synth_template
+from shared.providers.simulation import Line
 
 WAIT_SECONDS = 30
 
@@ -27,8 +27,8 @@ class Demo:
         self.http = httpx.Client(
             base_url=stack.url, timeout=15, headers={"Authorization": f"Bearer {stack.api_key}"}
         )
-        self.shopify = ShopifySimulator(stack.provider_secrets["shopify"])
-        self.stripe = StripeSimulator(stack.provider_secrets["stripe"])
+        self.shopify = stack.simulator("shopify")
+        self.stripe = stack.simulator("stripe")
         self.results: list[tuple[str, bool]] = []
 
     def check(self, description: str, held: bool, detail: str = "") -> bool:

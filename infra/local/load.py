@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from infra.local.provider_simulators import Line, ShopifySimulator, SignedRequest, StripeSimulator
+from shared.providers.simulation import Line, SignedRequest
 
 if TYPE_CHECKING:
     from infra.local.stack import EmbeddedStack
@@ -101,8 +101,8 @@ def webhook_load(  # noqa: PLR0915 - one scenario, read top to bottom
     """Run the scenario against `stack` (started, with its gateway) and measure it."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible mix, not a secret
     base = first_external_id or 9_100_000_000 + rng.randrange(10**8)
-    shopify = ShopifySimulator(stack.provider_secrets["shopify"])
-    stripe = StripeSimulator(stack.provider_secrets["stripe"])
+    shopify = stack.simulator("shopify")
+    stripe = stack.simulator("stripe")
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     with httpx.Client(base_url=stack.url, headers=headers, timeout=30) as admin:
         admin.put(

@@ -8,10 +8,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from shared.services.clock import utc_now
-from shared.store.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key
-from shared.store.stock import StockRepository
-from shared.store.table import Table
+from shared import registry
+from shared.platform.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key
+from shared.platform.clock import utc_now
+from shared.platform.table import Table
+from shared.registry import Provider
+from shared.stock.store import StockRepository
 
 # SKU -> units per warehouse. Some are deliberately scarce: the last poster and the notebook
 # that is out of stock show backorders and contention in the demo and tests.
@@ -33,20 +35,25 @@ def provider_of(secret_name: str) -> str:
     return secret_name.rsplit("/", 1)[-1]
 
 
-def secret_env_name(provider: str) -> str:
-    return f"{provider.upper()}_WEBHOOK_SECRET"
-
-
-def _generated_secret(provider: str) -> str:
-    if provider == "stripe":
-        return "whsec_" + secrets.token_hex(24)  # the shape Stripe issues
-    return secrets.token_hex(32)
+def provider_secret_document(
+    provider: Provider, chosen: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A provider's secret as the registry describes it: each field from `chosen`, else from
+    its environment variable, else generated when required (random, in the provider's shape)."""
+    document: dict[str, str] = {}
+    for field in provider.secrets:
+        value = (chosen or {}).get(field.name) or os.environ.get(field.env)
+        if not value and field.required:
+            value = field.generated_prefix + secrets.token_hex(24)
+        if value:
+            document[field.name] = value
+    return document
 
 
 @dataclass(frozen=True)
 class Seeded:
     api_key: str
-    provider_secrets: dict[str, str]
+    provider_secrets: dict[str, dict[str, str]]  # provider -> its secret document
 
 
 def seed(
@@ -55,29 +62,23 @@ def seed(
     secret_arns: dict[str, str],
     *,
     api_key: str | None,
-    provider_secrets: dict[str, str] | None,
+    provider_secrets: dict[str, dict[str, str]] | None,
     catalogue: dict[str, dict[str, int]] | None,
 ) -> Seeded:
-    chosen: dict[str, str] = {}
+    chosen: dict[str, dict[str, str]] = {}
     for name, arn in secret_arns.items():
-        provider = provider_of(name)
-        if provider == CURSOR_KEY_NAME:
+        source = provider_of(name)
+        if source == CURSOR_KEY_NAME:
             # The API's cursor-signing key: the deployer fills generated values with a fixed
             # placeholder, so each embedded stack gets its own random key here.
             signing_key = {"key": secrets.token_urlsafe(48)}
             secrets_client.put_secret_value(SecretId=arn, SecretString=json.dumps(signing_key))
             continue
-        value = (
-            (provider_secrets or {}).get(provider)
-            or os.environ.get(secret_env_name(provider))
-            or _generated_secret(provider)
+        document = provider_secret_document(
+            registry.provider(source), (provider_secrets or {}).get(source)
         )
-        document = {"webhook_secret": value}
-        if provider == "shopify" and os.environ.get("SHOPIFY_SHOP_DOMAIN"):
-            # Only deliveries naming this shop are accepted; unset, any shop domain is.
-            document["shop_domain"] = os.environ["SHOPIFY_SHOP_DOMAIN"]
         secrets_client.put_secret_value(SecretId=arn, SecretString=json.dumps(document))
-        chosen[provider] = value
+        chosen[source] = document
     table = Table(table_name)
     key = api_key or os.environ.get("ORDERHUB_API_KEY") or generate_key()
     ApiKeyRepository(table).create(key, name="local", scopes=ALL_SCOPES, at=utc_now())

@@ -22,6 +22,7 @@ from infra.local.scheduler import LocalClock, Scheduler
 from infra.local.seed import DEMO_CATALOGUE, Seeded, seed
 from infra.local.streams import StreamPoller
 from infra.local.template import resources_of_type
+from shared import registry
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
@@ -281,7 +282,7 @@ class EmbeddedStack:
         stack_name: str = DEFAULT_STACK_NAME,
         gateway_port: int | None = 0,
         api_key: str | None = None,
-        provider_secrets: dict[str, str] | None = None,
+        provider_secrets: dict[str, dict[str, str]] | None = None,
         catalogue: dict[str, dict[str, int]] | None = None,
         log_level: str = "WARNING",
         background: bool = True,
@@ -530,9 +531,15 @@ class EmbeddedStack:
         return self.seeded.api_key
 
     @property
-    def provider_secrets(self) -> dict[str, str]:
+    def provider_secrets(self) -> dict[str, dict[str, str]]:
+        """Each provider's seeded secret document (shared/registry.py names its fields)."""
         assert self.seeded is not None
         return self.seeded.provider_secrets
+
+    def simulator(self, provider: str) -> Any:
+        """The provider's simulator, signing with this stack's secret for it."""
+        entry = registry.provider(provider)
+        return entry.simulator_class().from_secret(self.provider_secrets[provider])
 
     def webhook_paths(self) -> list[str]:
         assert self.gateway is not None

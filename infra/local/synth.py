@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.paths import BUILD, ROOT
+from shared.registry import EXTRA_PROVIDERS_ENV
 
 
 # Local synthesis skips asset bundling: the embedded stack runs the source tree in-process.
@@ -25,11 +26,15 @@ def local_context() -> dict[str, Any]:
     }
 
 
-_SHAPING = ("infra/**/*.py", "shared/store/schema.py", "cdk.json", "uv.lock")
+# What the template is made of: the CDK app, and the code it derives resources from (the
+# provider registry, the table's schema, the functions' settings models). A provider added
+# through ORDERHUB_EXTRA_PROVIDERS (tests) shapes it too.
+_SHAPING = ("infra/**/*.py", "shared/**/*.py", "cdk.json", "uv.lock")
 
 
 def _fingerprint(context: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    digest.update(os.environ.get(EXTRA_PROVIDERS_ENV, "").encode())
     for pattern in _SHAPING:
         for path in sorted(ROOT.glob(pattern)):
             if "local" in path.relative_to(ROOT).parts:

@@ -114,7 +114,7 @@ class Tracker:
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         from infra.local import lambda_runtime
-        from shared import aws
+        from shared.platform import aws
 
         session = boto3.DEFAULT_SESSION
         if session is None:
@@ -363,7 +363,6 @@ class OrderResult:
 
 class Driver:
     def __init__(self, stack: Any, tracker: Tracker, webhook_functions: set[str]) -> None:
-        from infra.local.provider_simulators import ShopifySimulator, StripeSimulator
 
         self.stack = stack
         self.tracker = tracker
@@ -371,8 +370,8 @@ class Driver:
         self.http = httpx.Client(
             base_url=stack.url, timeout=15, headers={"Authorization": f"Bearer {stack.api_key}"}
         )
-        self.shopify = ShopifySimulator(stack.provider_secrets["shopify"])
-        self.stripe = StripeSimulator(stack.provider_secrets["stripe"])
+        self.shopify = stack.simulator("shopify")
+        self.stripe = stack.simulator("stripe")
         self.sfn = stack.client("stepfunctions")
 
     def mark(self) -> Window:
@@ -413,7 +412,7 @@ class Driver:
         return value
 
     def order(self, label: str, external_id: int) -> OrderResult:
-        from infra.local.provider_simulators import Line
+        from shared.providers.simulation import Line
 
         window = self.mark()
         started = time.perf_counter()
@@ -590,7 +589,8 @@ def print_webhooks(
     )
     how(
         "botocore hooks (provide-client-params/before-call/after-call) registered on "
-        "boto3.DEFAULT_SESSION before shared.aws.reset_clients(); a call belongs to the webhook "
+        "boto3.DEFAULT_SESSION before shared.platform.aws.reset_clients(); a call belongs to the "
+        "webhook "
         "invocation running on the calling thread (tagged by wrapping the in-process runtime's "
         "handler loader; AWS_LAMBDA_FUNCTION_NAME agreed "
         f"{'always' if tracker.env_mismatches == 0 else f'except {tracker.env_mismatches}x'}); "

@@ -57,7 +57,7 @@ WEBHOOKS = {
 IMPORT_ONLY = {
     "api": "functions.api.handler",
     "stream_router": "functions.stream_router.handler",
-    "fulfilment": "functions.fulfilment.handler",
+    "fulfilment": "functions.workflow.fulfilment",
     "pollers": "functions.pollers.reconcile",
 }
 PYC_KINDS = {0: "timestamp", 1: "unchecked-hash", 3: "checked-hash"}
@@ -312,7 +312,9 @@ def run_once(target: Target, env: dict[str, str]) -> None:
 
 
 def signed_events() -> dict[str, dict[str, Any]]:
-    from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
+    from shared.providers.channels.shopify.simulator import ShopifySimulator
+    from shared.providers.payments.stripe.simulator import StripeSimulator
+    from shared.providers.simulation import Line
     from tests.bench.warm_path import http_api_event
 
     shopify = ShopifySimulator(SHOPIFY_SECRET)
@@ -341,7 +343,8 @@ def floor_item() -> dict[str, Any]:
     """An inbox-sized item (keys, a few strings, a compressed body of the same size)."""
     import zlib
 
-    from infra.local.provider_simulators import Line, ShopifySimulator
+    from shared.providers.channels.shopify.simulator import ShopifySimulator
+    from shared.providers.simulation import Line
 
     body = json.dumps(
         ShopifySimulator(SHOPIFY_SECRET).order(5770019001, [Line("MUG", "Kubek", 2, "49.00")])
@@ -388,7 +391,7 @@ def import_breakdown(module: str, env: dict[str, str]) -> dict[str, float]:
 
 def main() -> int:
     from infra.bundling import PYC_INVALIDATION_MODE
-    from shared import aws
+    from shared.platform import aws
 
     heading("1", "Cold start per handler: import + first request, packages as shipped")
     started = time.perf_counter()
@@ -518,7 +521,8 @@ def main() -> int:
             "webhook, which imports boto3, builds the Secrets Manager and DynamoDB clients, "
             "fetches the secret and writes the inbox item; the floor: `from pydantic import "
             "BaseModel; import botocore.session`, create_client('dynamodb', "
-            "config=Config(**shared.aws.client_options('dynamodb'))), then one put_item of an "
+            "config=Config(**shared.platform.aws.client_options('dynamodb'))), then one "
+            "put_item of an "
             "inbox-sized item; 'process' = the parent's wall time of the whole child "
             "(interpreter start and exit included). AWS answered by a stub HTTP server on "
             f"127.0.0.1 via AWS_ENDPOINT_URL (requests answered: {answered}): real clients, "

@@ -65,11 +65,10 @@ class Results:
 
 class Driver:
     def __init__(self, stack: Any) -> None:
-        from infra.local.provider_simulators import ShopifySimulator, StripeSimulator
 
         self.stack = stack
-        self.shopify = ShopifySimulator(stack.provider_secrets["shopify"])
-        self.stripe = StripeSimulator(stack.provider_secrets["stripe"])
+        self.shopify = stack.simulator("shopify")
+        self.stripe = stack.simulator("stripe")
         self.headers = {"Authorization": f"Bearer {stack.api_key}"}
         rng = random.Random(SEED)  # a reproducible mix, not a secret
         self.base = 9_200_000_000 + rng.randrange(10**8)
@@ -143,7 +142,7 @@ class Driver:
     def work(self) -> None:
         import httpx
 
-        from infra.local.provider_simulators import Line
+        from shared.providers.simulation import Line
 
         line = Line(SKU, "Kubek testowy", 1, "39.00")
         with httpx.Client(base_url=self.stack.url, headers=self.headers, timeout=30) as client:
@@ -242,7 +241,7 @@ def main() -> int:
         f"EmbeddedStack(synth_template(), gateway_port=0, log_level='ERROR') as in "
         f"tests/conftest.py (started in {startup_s:.0f} s; handler modules imported first, "
         f"see aws_work.preload_handlers); {THREADS} sender threads, one "
-        "httpx.Client each, send signed requests from infra/local/provider_simulators.py over "
+        "httpx.Client each, send signed requests from shared/providers/*/*/simulator.py over "
         f"HTTP: {ORDERS} Shopify orders/create ({PREPAID} prepaid, {ORDERS - PREPAID} cash on "
         f"delivery), a Stripe payment_intent.succeeded for each prepaid order once the API "
         f"lists it ({results.lookups} untimed lookups), and {ORDER_REDELIVERIES} + "

@@ -219,7 +219,7 @@ def http_api_event(path: str, body: bytes, headers: dict[str, str]) -> dict[str,
 
 def _captured_put(call: Callable[[], object]) -> dict[str, Any]:
     """The PutItem parameters the handler passes to botocore (once, untimed)."""
-    from shared import aws
+    from shared.platform import aws
 
     client_events = aws.dynamodb().meta.events  # the handler's own (cached) client
     seen: list[dict[str, Any]] = []
@@ -242,14 +242,20 @@ def build_webhooks(canned: CannedAws, devnull: Any) -> list[Webhook]:
     import botocore.session
 
     from infra.local.lambda_runtime import LambdaContext
-    from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
-    from shared import aws
-    from shared.integrations.shopify import ShopifyOrder, sign
-    from shared.integrations.stripe import StripeEvent, StripePaymentIntent, verify_signature
-    from shared.observability import logger
-    from shared.services.webhook_inbox import record
-    from shared.store.table import Table, from_item
-    from shared.webhook_routes import webhook_request
+    from shared.inbox.route import webhook_request
+    from shared.inbox.service import record
+    from shared.platform import aws
+    from shared.platform.observability import logger
+    from shared.platform.table import Table, from_item
+    from shared.providers.channels.shopify.simulator import ShopifySimulator
+    from shared.providers.channels.shopify.webhook import ShopifyOrder, sign
+    from shared.providers.payments.stripe.simulator import StripeSimulator
+    from shared.providers.payments.stripe.webhook import (
+        StripeEvent,
+        StripePaymentIntent,
+        verify_signature,
+    )
+    from shared.providers.simulation import Line
 
     # Lambda ships log lines and EMF metrics to CloudWatch through stdout; formatting and
     # writing them is part of the handler's compute, so it runs, into /dev/null.
@@ -412,7 +418,7 @@ def hmac_equal(left: bytes, right: bytes) -> bool:
 
 
 def main() -> int:
-    from shared import aws
+    from shared.platform import aws
 
     heading("2", "Warm compute per webhook, real botocore with the socket faked (microseconds)")
     started = time.perf_counter()
@@ -461,7 +467,7 @@ def main() -> int:
         "(wall = perf_counter_ns, cpu = thread_time_ns of the calling thread, GC on as on "
         "Lambda); '/ floor' = the median over rounds of (the path's median cpu in the round / "
         "the floor's in the same round), so drift on this shared machine cancels out; the "
-        "same signed request from infra/local/provider_simulators.py as an API Gateway v2 "
+        "same signed request from shared/providers/*/*/simulator.py as an API Gateway v2 "
         "event throughout. 'lambda_handler' = the function's real handler (Powertools Logger "
         "context and EMF metrics, WebhookRoute, the secret from Powertools' cache, the inbox "
         "item, the real boto3 client from shared/aws.py) with only the socket faked: a "
@@ -470,9 +476,9 @@ def main() -> int:
         "path) + the adapter's HMAC function + the provider's pydantic model "
         "(model_validate_json; Stripe also its PaymentIntent) + botocore "
         "`put_item(**<the handler's own PutItem parameters>)` on a botocore client built with "
-        f"shared.aws.client_config('dynamodb') (parameter_validation="
+        f"shared.platform.aws.client_config('dynamodb') (parameter_validation="
         f"{options['parameter_validation']}), answered by the same hook. The steps add our "
-        "layers to the floor one at a time: the PutItem through shared.store.table.Table.put, "
+        "layers to the floor one at a time: the PutItem through shared.platform.table.Table.put, "
         "then webhook_inbox.authenticate + record (parsing, canonical mapping, inbox item, "
         "zlib), then WebhookRoute.handle (routing, settings, metrics, JSON response); "
         "lambda_handler adds the Powertools decorators. Log lines and EMF go to /dev/null; "

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from infra.local.provider_simulators import ShopifySimulator, StripeSimulator
 from infra.local.stack import EmbeddedStack
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.payments.stripe.simulator import StripeSimulator
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +22,11 @@ def http(embedded: EmbeddedStack) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def shopify(embedded: EmbeddedStack) -> ShopifySimulator:
-    return ShopifySimulator(embedded.provider_secrets["shopify"])
+    simulator: ShopifySimulator = embedded.simulator("shopify")
+    return simulator
 
 
 @pytest.fixture(scope="session")
 def stripe(embedded: EmbeddedStack) -> StripeSimulator:
-    return StripeSimulator(embedded.provider_secrets["stripe"])
+    simulator: StripeSimulator = embedded.simulator("stripe")
+    return simulator

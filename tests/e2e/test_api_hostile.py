@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from infra.local.stack import EmbeddedStack
-from shared.services.order_views import encode_cursor, issue_cursor
-from shared.store.stock import StockRepository
-from shared.store.table import Table
+from shared.orders.views import encode_cursor, issue_cursor
+from shared.platform.table import Table
+from shared.stock.store import StockRepository
 
 pytestmark = pytest.mark.e2e
 

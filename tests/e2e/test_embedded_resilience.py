@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
 from infra.local.stack import EmbeddedStack
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.simulation import Line
 from tests.conftest import eventually
 
 _ids = itertools.count(8870000001)
@@ -159,7 +161,7 @@ def test_a_chunked_body_reaches_the_function(embedded: EmbeddedStack) -> None:
 def test_a_body_that_is_not_utf8_reaches_the_function_byte_exact(
     embedded: EmbeddedStack, http: httpx.Client
 ) -> None:
-    from shared.integrations.stripe import signature_header
+    from shared.providers.payments.stripe.webhook import signature_header
 
     body = b'{"id": "evt_\xff\xfe", "type": "payment_intent.succeeded"}'
     now = int(time.time())
@@ -168,7 +170,9 @@ def test_a_body_that_is_not_utf8_reaches_the_function_byte_exact(
         content=body,
         headers={
             "Content-Type": "application/json; charset=utf-8",
-            "Stripe-Signature": signature_header(body, embedded.provider_secrets["stripe"], now),
+            "Stripe-Signature": signature_header(
+                body, embedded.provider_secrets["stripe"]["webhook_secret"], now
+            ),
         },
     )
     # The signature holds over the exact bytes: the payload is rejected as malformed (400),

@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
 from infra.local.stack import EmbeddedStack
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.simulation import Line
 from tests.conftest import eventually
 
 _ids = itertools.count(8300000001)

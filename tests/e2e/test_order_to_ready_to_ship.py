@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 
-from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.simulation import Line
 from tests.conftest import eventually
 
 _ids = itertools.count(8800000001)

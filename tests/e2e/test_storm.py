@@ -23,9 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.local.provider_simulators import Line, ShopifySimulator, SignedRequest, StripeSimulator
 from infra.local.stack import EmbeddedStack
-from shared.integrations.shopify import sign as shopify_hmac
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.channels.shopify.webhook import sign as shopify_hmac
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.simulation import Line, SignedRequest
 from tests.conftest import eventually
 
 ORDERS = int(os.environ.get("ORDERHUB_STORM_ORDERS", "120"))
@@ -208,7 +210,9 @@ def test_the_storm_leaves_every_invariant_true(
     # WHEN Shopify delivers the orders (and orders/paid, often first), with hostile requests
     deliveries = shopify_deliveries(rng, shopify, planned)
     for external_id in refused:
-        deliveries += hostile(shopify, embedded.provider_secrets["shopify"], external_id)
+        deliveries += hostile(
+            shopify, embedded.provider_secrets["shopify"]["webhook_secret"], external_id
+        )
     rng.shuffle(deliveries)
     dead_letters_before = dead_letters(embedded)
     started = time.monotonic()

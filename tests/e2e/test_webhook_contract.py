@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from infra.local.provider_simulators import Line, ShopifySimulator, SignedRequest, StripeSimulator
 from infra.local.stack import EmbeddedStack
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.simulation import Line, SignedRequest
 from tests.conftest import eventually
 
 

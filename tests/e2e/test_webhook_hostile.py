@@ -24,10 +24,12 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.local.provider_simulators import Line, ShopifySimulator, StripeSimulator
 from infra.local.stack import EmbeddedStack
-from shared.integrations.shopify import sign as shopify_hmac
-from shared.integrations.stripe import signature_header
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.channels.shopify.webhook import sign as shopify_hmac
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.payments.stripe.webhook import signature_header
+from shared.providers.simulation import Line
 from tests.conftest import eventually
 
 CASES_PER_ROUTE = int(os.environ.get("ORDERHUB_HOSTILE_CASES", "150"))
@@ -220,8 +222,8 @@ def test_hostile_webhooks_get_a_4xx_or_are_really_processed(
     print(f"hostile seed {seed} (ORDERHUB_HOSTILE_SEED={seed} reproduces it)")
     rng = random.Random(seed)
     secrets = embedded.provider_secrets
-    cases = shopify_cases(rng, shopify, secrets["shopify"]) + stripe_cases(
-        rng, stripe, secrets["stripe"]
+    cases = shopify_cases(rng, shopify, secrets["shopify"]["webhook_secret"]) + stripe_cases(
+        rng, stripe, secrets["stripe"]["webhook_secret"]
     )
     before = {(f["source"], f["event_id"]) for f in failures(embedded)}
     outcomes: Counter[int] = Counter()

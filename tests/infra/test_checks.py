@@ -39,13 +39,13 @@ def test_cdk_nag_runs_at_synth_and_every_acknowledgement_has_a_reason(tmp_path: 
 
 
 def test_a_lambda_package_is_built_without_docker_for_arm64(tmp_path: Path) -> None:
-    out = tmp_path / "webhooks_orders"
+    out = tmp_path / "webhooks"
     out.mkdir()
 
-    build_package("webhooks_orders", out)
+    build_package("webhooks", out)
 
-    assert (out / "functions" / "webhooks_orders" / "handler.py").exists()
-    assert (out / "shared" / "store" / "inbox.py").exists()
+    assert (out / "functions" / "webhooks" / "handler.py").exists()
+    assert (out / "shared" / "inbox" / "store.py").exists()
     assert not (out / "functions" / "api").exists()  # only its own function
     assert not (out / "boto3").exists() and not (out / "botocore").exists()
     native = list(out.glob("pydantic_core/_pydantic_core.*.so"))

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.local.template import resources_of_type
-from shared.store import schema
+from shared.platform import schema
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def _statements(template: dict[str, Any], function_logical_prefix: str) -> list[
 
 
 def test_webhook_functions_may_only_append_to_the_inbox(template: dict[str, Any]) -> None:
-    for prefix in ("WebhooksOrdersWebhooks", "WebhooksPaymentsWebhooks"):
+    for prefix in ("IngressShopifyWebhook", "IngressStripeWebhook"):
         actions: set[str] = set()
         for statement in _statements(template, prefix):
             found = statement["Action"]
@@ -177,8 +177,8 @@ def test_webhook_and_api_writes_are_limited_to_the_item_families_they_own(
     template: dict[str, Any],
 ) -> None:
     owned = {
-        "WebhooksOrdersWebhooks": ["INBOX#shopify#*"],
-        "WebhooksPaymentsWebhooks": ["INBOX#stripe#*"],
+        "IngressShopifyWebhook": ["INBOX#shopify#*"],
+        "IngressStripeWebhook": ["INBOX#stripe#*"],
         "HttpManagement": ["SKU#*"],
     }
     for prefix, leading_keys in owned.items():
@@ -196,7 +196,7 @@ def test_every_retried_error_name_is_one_the_tasks_can_report() -> None:
     import botocore.exceptions
 
     from infra.constructs.fulfilment import TRANSIENT_ERRORS
-    from shared.domain import errors as domain_errors
+    from shared.kernel import errors as domain_errors
 
     aws_codes = {
         name

@@ -16,16 +16,16 @@ from moto import mock_aws
 
 from infra.local.deployer import Deployer
 from infra.local.template import resources_of_type
-from shared import aws
-from shared.services.fulfilment import FulfilmentService
-from shared.services.order_intake import OrderIntake
-from shared.services.payments import PaymentService
-from shared.store.blobs import MemoryBlobs
-from shared.store.inbox import InboxRepository
-from shared.store.orders import OrderRepository
-from shared.store.parked import ParkedPayments
-from shared.store.stock import StockRepository
-from shared.store.table import Table
+from shared.fulfilment.service import FulfilmentService
+from shared.inbox.store import InboxRepository
+from shared.orders.intake import OrderIntake
+from shared.orders.store import OrderRepository
+from shared.payments.parked import ParkedPayments
+from shared.payments.service import PaymentService
+from shared.platform import aws
+from shared.platform.blobs import MemoryBlobs
+from shared.platform.table import Table
+from shared.stock.store import StockRepository
 from tests.unit.fakes import FakeWorkflow
 
 REGION = "eu-central-1"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from shared import aws
-from shared.services.clock import utc_now
-from shared.store.api_keys import ApiKeyRepository, generate_key
-from shared.store.orders import OrderRepository
-from shared.store.table import Table
+from shared.orders.store import OrderRepository
+from shared.platform import aws
+from shared.platform.api_keys import ApiKeyRepository, generate_key
+from shared.platform.clock import utc_now
+from shared.platform.table import Table
 from tests.builders import FakeContext, HttpEvent, an_order, json_body
 
 
@@ -230,7 +230,7 @@ def test_decoded_paths_with_control_characters_or_edge_spaces_are_refused(
 def test_a_cursor_signed_with_another_deployments_key_is_400_invalid_cursor(
     api: dict[str, str], table: Table
 ) -> None:
-    from shared.services.order_views import issue_cursor
+    from shared.orders.views import issue_cursor
 
     other = issue_cursor({"PK": {"S": "ORDER#ord_1"}}, {}, secrets.token_bytes(32))
     response = call("GET", "/api/v1/orders", key=api["reader"], query={"cursor": other})

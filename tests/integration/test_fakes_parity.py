@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.events import EventType
-from shared.domain.stock import StockLevel
-from shared.store.blobs import MemoryBlobs
-from shared.store.orders import OrderRepository
-from shared.store.parked import ParkedPayments
-from shared.store.stock import StockRepository, reservation_sk, sku_pk
-from shared.store.table import Table
+from shared.kernel.events import EventType
+from shared.orders.store import OrderRepository
+from shared.payments.parked import ParkedPayments
+from shared.platform.blobs import MemoryBlobs
+from shared.platform.table import Table
+from shared.stock.domain import StockLevel
+from shared.stock.store import StockRepository, reservation_sk, sku_pk
 from tests.store_contract import AT, StoreContract, Stores
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from infra.local.stack import _serialise_dynamodb
-from shared.services.clock import utc_now
+from shared.platform.clock import utc_now
 from tests.builders import an_order
 from tests.integration.conftest import Services
 

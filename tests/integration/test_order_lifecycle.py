@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.domain.errors import ConcurrentModification, InvalidTransition
-from shared.domain.events import EventType
-from shared.domain.order import OrderStatus, PaymentMethod
-from shared.domain.payment import PaymentStatus
-from shared.services.clock import utc_now
-from shared.services.payments import PaymentOutcome
+from shared.kernel.errors import ConcurrentModification, InvalidTransition
+from shared.kernel.events import EventType
+from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.payments.domain import PaymentStatus
+from shared.payments.service import PaymentOutcome
+from shared.platform.clock import utc_now
 from tests.builders import a_payment, an_order
 from tests.integration.conftest import Services
 

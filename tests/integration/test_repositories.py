@@ -11,22 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.domain.errors import ConcurrentModification, InvalidStockLevel
-from shared.domain.events import EventType, InboundEnvelope, OrderReceived
-from shared.domain.order import OrderStatus
-from shared.domain.payment import STATUS_RANK, PaymentStatus
-from shared.services.clock import utc_now
-from shared.store.api_keys import ApiKeyRepository, generate_key
-from shared.store.inbox import (
-    InboxEntry,
-    InboxRepository,
-    InboxStatus,
-    envelope_of,
-    raw_body_of,
-)
-from shared.store.orders import Change, OrderRepository
-from shared.store.stock import StockRepository
-from shared.store.table import Table
+from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus, envelope_of, raw_body_of
+from shared.kernel.errors import ConcurrentModification, InvalidStockLevel
+from shared.kernel.events import EventType, InboundEnvelope, OrderReceived
+from shared.orders.domain import OrderStatus
+from shared.orders.store import Change, OrderRepository
+from shared.payments.domain import STATUS_RANK, PaymentStatus
+from shared.platform.api_keys import ApiKeyRepository, generate_key
+from shared.platform.clock import utc_now
+from shared.platform.table import Table
+from shared.stock.store import StockRepository
 from tests.builders import a_payment, an_order
 
 
@@ -165,7 +159,7 @@ def test_counting_stock_keeps_reservations(table: Table) -> None:
     orders = OrderRepository(table)
     stock.set_on_hand("MUG", "WAW-1", 5, at=utc_now())
     txn = table.transaction()
-    from shared.domain.stock import Allocation
+    from shared.stock.domain import Allocation
 
     stock.reserve(txn, "ord_1", Allocation(sku="MUG", warehouse="WAW-1", quantity=2), at=utc_now())
     txn.commit()
@@ -179,8 +173,8 @@ def test_counting_stock_keeps_reservations(table: Table) -> None:
 
 
 def test_a_reservation_beyond_availability_is_refused_atomically(table: Table) -> None:
-    from shared.domain.stock import Allocation
-    from shared.store.table import TransactionConflict
+    from shared.platform.table import TransactionConflict
+    from shared.stock.domain import Allocation
 
     stock = StockRepository(table)
     stock.set_on_hand("MUG", "WAW-1", 1, at=utc_now())

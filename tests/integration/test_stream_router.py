@@ -12,11 +12,11 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infra.local.streams import as_lambda_record
-from shared.domain.events import InboundEnvelope, OrderReceived, PaymentReported
-from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
-from shared.store.orders import OrderRepository
-from shared.store.parked import ParkedPayments
-from shared.store.table import Table
+from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
+from shared.kernel.events import InboundEnvelope, OrderReceived, PaymentReported
+from shared.orders.store import OrderRepository
+from shared.payments.parked import ParkedPayments
+from shared.platform.table import Table
 from tests.builders import FakeContext, a_payment, an_order
 
 
@@ -131,7 +131,7 @@ def test_timeline_entries_become_domain_events(router_env: Table) -> None:
         published.extend(request["Entries"])
         return original(**request)
 
-    from shared import aws
+    from shared.platform import aws
 
     client = aws.events()
     client.put_events = capture  # type: ignore[method-assign]
@@ -169,7 +169,7 @@ def test_a_failing_delivery_is_listed_and_a_replay_processes_it_again(router_env
         "paid-early",
         2,
     )
-    assert failure["last_error"] == "UnknownSource"  # the class, never the payload
+    assert failure["last_error"] == "UnknownProvider"  # the class, never the payload
     assert failure["expires_at"] > datetime.now(UTC).timestamp()
 
     seen = len(stream_records(router_env))
@@ -188,10 +188,11 @@ def test_a_failing_delivery_is_listed_and_a_replay_processes_it_again(router_env
 
 def test_a_webhook_delivery_is_mapped_again_from_its_raw_body(router_env: Table) -> None:
     from functions.stream_router.handler import lambda_handler
-    from infra.local.provider_simulators import Line, ShopifySimulator
-    from shared.integrations.shopify import ShopifyWebhooks
-    from shared.integrations.webhooks import Headers, WebhookRequest
-    from shared.services.webhook_inbox import record
+    from shared.inbox.contract import Headers, WebhookRequest
+    from shared.inbox.service import record
+    from shared.providers.channels.shopify.simulator import ShopifySimulator
+    from shared.providers.channels.shopify.webhook import ShopifyWebhooks
+    from shared.providers.simulation import Line
 
     # GIVEN a Shopify delivery stored the way the webhook stores it: raw bytes, no envelope
     simulator = ShopifySimulator("secret")

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
 import boto3
 import pytest
 
-from infra.local.provider_simulators import Line, ShopifySimulator, SignedRequest, StripeSimulator
-from shared.integrations.shopify import sign
-from shared.store.inbox import InboxRepository, raw_body_of
-from shared.store.table import Table
+from shared import registry
+from shared.inbox.store import InboxRepository, raw_body_of
+from shared.platform.table import Table
+from shared.providers.channels.shopify.simulator import ShopifySimulator
+from shared.providers.channels.shopify.webhook import sign
+from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.providers.simulation import Line, SignedRequest
 from tests.builders import FakeContext, HttpEvent, json_body
 
 SHOPIFY_SECRET = "shpss_test_0123456789abcdef"
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
+SECRET_ARNS: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -26,7 +31,10 @@ def webhook_env(table: Table, monkeypatch: pytest.MonkeyPatch) -> Table:
         arn = secrets.create_secret(
             Name=f"orderhub-test/{provider}", SecretString=json.dumps({"webhook_secret": value})
         )["ARN"]
-        monkeypatch.setenv(f"{provider.upper()}_SECRET_ID", arn)
+        SECRET_ARNS[provider] = arn
+    # deliver() points PROVIDER and SECRET_ID at the route's provider; monkeypatch restores.
+    monkeypatch.setenv("PROVIDER", "shopify")
+    monkeypatch.setenv("SECRET_ID", SECRET_ARNS["shopify"])
     boto3.client("s3").create_bucket(
         Bucket="documents", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
     )
@@ -36,10 +44,12 @@ def webhook_env(table: Table, monkeypatch: pytest.MonkeyPatch) -> Table:
 
 
 def deliver(request: SignedRequest, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    if request.path.startswith("/webhooks/orders"):
-        from functions.webhooks_orders.handler import lambda_handler
-    else:
-        from functions.webhooks_payments.handler import lambda_handler
+    """As API Gateway would: to the function of the provider whose route was called."""
+    from functions.webhooks.handler import lambda_handler
+
+    provider = next(p for p in registry.webhook_providers() if p.path == request.path)
+    os.environ["PROVIDER"] = provider.name
+    os.environ["SECRET_ID"] = SECRET_ARNS[provider.name]
     event = HttpEvent("POST", request.path, request.body, headers or request.headers).build()
     response: dict[str, Any] = lambda_handler(event, FakeContext())
     return response
@@ -131,7 +141,7 @@ def test_an_unconfigured_provider_secret_refuses_instead_of_trusting(
     arn = boto3.client("secretsmanager").create_secret(
         Name="orderhub-test/empty", SecretString=json.dumps({"webhook_secret": ""})
     )["ARN"]
-    monkeypatch.setenv("SHOPIFY_SECRET_ID", arn)
+    monkeypatch.setitem(SECRET_ARNS, "shopify", arn)
     response = deliver(shopify_order_created())
     assert response["statusCode"] == 503
     assert json_body(response)["error"]["code"] == "provider_not_configured"
@@ -163,7 +173,7 @@ def test_a_delivery_for_another_shop_is_refused_and_stores_nothing(
     secrets = boto3.client("secretsmanager")
     document = {"webhook_secret": SHOPIFY_SECRET, "shop_domain": "our-shop.myshopify.com"}
     arn = secrets.create_secret(Name="orderhub-test/shop", SecretString=json.dumps(document))
-    monkeypatch.setenv("SHOPIFY_SECRET_ID", arn["ARN"])
+    monkeypatch.setitem(SECRET_ARNS, "shopify", arn["ARN"])
     simulator = ShopifySimulator(SHOPIFY_SECRET, shop_domain="other-shop.myshopify.com")
     order = simulator.order(5770010002, [Line("MUG-KRAKOW-350", "Kubek", 1, "49.00")])
     # WHEN another shop that installed the same app sends a correctly signed order

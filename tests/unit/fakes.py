@@ -43,15 +43,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from shared.domain.errors import ConcurrentModification, InvalidStockLevel
-from shared.domain.events import EventType, TimelineEntry
-from shared.domain.order import Order, OrderStatus, utc_iso
-from shared.domain.payment import STATUS_RANK, PaymentDecision, PaymentEvent
-from shared.domain.stock import Allocation, StockLevel
-from shared.services.fulfilment import FulfilmentService
-from shared.services.order_intake import OrderIntake
-from shared.services.payments import PaymentService
-from shared.store.orders import (
+from shared.fulfilment.service import FulfilmentService
+from shared.kernel.errors import ConcurrentModification, InvalidStockLevel
+from shared.kernel.events import EventType, TimelineEntry
+from shared.kernel.time import utc_iso
+from shared.orders.domain import Order, OrderStatus
+from shared.orders.intake import OrderIntake
+from shared.orders.store import (
     DETAILS_SK,
     ORDER_SK,
     Change,
@@ -63,9 +61,12 @@ from shared.store.orders import (
     payment_sk,
     state_after,
 )
-from shared.store.parked import ParkedPayment, parked_pk, reference_of
-from shared.store.stock import reservation_sk, sku_pk, warehouse_sk
-from shared.store.table import ConditionFailed, Item, Table, Transaction, TransactionConflict
+from shared.payments.domain import STATUS_RANK, PaymentDecision, PaymentEvent
+from shared.payments.parked import ParkedPayment, parked_pk, reference_of
+from shared.payments.service import PaymentService
+from shared.platform.table import ConditionFailed, Item, Table, Transaction, TransactionConflict
+from shared.stock.domain import Allocation, StockLevel
+from shared.stock.store import reservation_sk, sku_pk, warehouse_sk
 from tests.builders import an_order
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.events import EVENT_SCHEMA_VERSION, EventType, TimelineEntry, domain_event_detail
+from shared.kernel.events import EVENT_SCHEMA_VERSION, EventType, TimelineEntry, domain_event_detail
 
 AT = datetime(2024, 5, 1, 14, 0, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.stock import Allocation, StockLevel
-from shared.store.orders import OrderRepository
-from shared.store.parked import ParkedPayments
-from shared.store.ports import OrderStore, ParkedPaymentStore, StockStore
-from shared.store.stock import StockRepository
-from shared.store.table import Table
+from shared.orders.store import OrderRepository
+from shared.payments.parked import ParkedPayments
+from shared.platform.table import Table
+from shared.ports import OrderStore, ParkedPaymentStore, StockStore
+from shared.stock.domain import Allocation, StockLevel
+from shared.stock.store import StockRepository
 from tests.builders import an_order
 from tests.store_contract import AT, MUG, StoreContract, Stores, a_change, created
 from tests.unit.fakes import (

@@ -8,17 +8,17 @@ from datetime import timedelta
 
 import pytest
 
-from shared.domain.errors import (
+from shared.fulfilment.service import MAX_SKUS_PER_RESERVATION, Compensation
+from shared.kernel.errors import (
     ConcurrentModification,
     InvalidTransition,
     MoneyReceived,
     OrderNotFound,
 )
-from shared.domain.events import EventType
-from shared.domain.order import OrderStatus, PaymentMethod
-from shared.domain.payment import PaymentEvent
-from shared.domain.stock import Allocation
-from shared.services.fulfilment import MAX_SKUS_PER_RESERVATION, Compensation
+from shared.kernel.events import EventType
+from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.payments.domain import PaymentEvent
+from shared.stock.domain import Allocation
 from tests.builders import a_payment
 from tests.unit.fakes import MUG, POSTER, FakeTransaction, FakeWorld, a_world
 

@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.ids import new_order_id, new_ulid
+from shared.orders.ids import new_order_id, new_ulid
 
 CROCKFORD_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 MAX_MS = 2**48 - 1

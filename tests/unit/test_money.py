@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.domain.money import CurrencyMismatch, Money, currency_exponent, total_of
+from shared.kernel.money import CurrencyMismatch, Money, currency_exponent, total_of
 
 CURRENCIES = ["USD", "EUR", "PLN", "JPY", "KWD", "CLP", "BHD"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.events import EventType
-from shared.domain.order import OrderStatus, PaymentMethod
-from shared.domain.payment import PaymentStatus
-from shared.services.payments import PaymentOutcome
+from shared.kernel.events import EventType
+from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.payments.domain import PaymentStatus
+from shared.payments.service import PaymentOutcome
 from tests.builders import a_payment, an_order, pln
 from tests.unit.fakes import MUG, PAYMENT_WINDOW_SECONDS, FakeWorld, a_world
 

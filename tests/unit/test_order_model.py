@@ -9,15 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.money import Money
-from shared.domain.order import (
-    Buyer,
-    Order,
-    OrderLine,
-    PaymentMethod,
-    Totals,
-    utc_iso,
-)
+from shared.kernel.money import Money
+from shared.kernel.time import utc_iso
+from shared.orders.domain import Buyer, Order, OrderLine, PaymentMethod, Totals
 
 
 def pln(amount: int, currency: str = "PLN") -> Money:

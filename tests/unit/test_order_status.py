@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from shared.domain.errors import InvalidTransition
-from shared.domain.order import (
+from shared.kernel.errors import InvalidTransition
+from shared.orders.domain import (
     TERMINAL_STATUSES,
     TRANSITIONS,
     OrderStatus,

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.money import Money
-from shared.domain.order import OrderStatus, PaymentMethod
-from shared.domain.payment import PaymentStatus
-from shared.services.order_views import InvalidCursor, decode_cursor, encode_cursor, payment_status
-from shared.store.orders import OrderState, PaymentRecord
+from shared.kernel.money import Money
+from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.orders.store import OrderState, PaymentRecord
+from shared.orders.views import InvalidCursor, decode_cursor, encode_cursor, payment_status
+from shared.payments.domain import PaymentStatus
 
 TOTAL = Money(amount=40994, currency="PLN")
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.money import Money
-from shared.domain.payment import (
+from shared.kernel.money import Money
+from shared.payments.domain import (
     STATUS_RANK,
     ChannelOrderRef,
     PaymentDecision,

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from shared.domain.events import EventType
-from shared.domain.order import OrderStatus, PaymentMethod
-from shared.domain.payment import PaymentEvent, PaymentStatus
-from shared.services.payments import PAYMENT_WAIT, PaymentOutcome
+from shared.kernel.events import EventType
+from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.payments.domain import PaymentEvent, PaymentStatus
+from shared.payments.service import PAYMENT_WAIT, PaymentOutcome
 from tests.builders import a_payment, an_order
 from tests.unit.fakes import MUG, FakeWorld, a_world
 

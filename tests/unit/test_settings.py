@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import ConfigurationError, Settings
+from shared.platform.settings import ConfigurationError, Settings
 
 
 class ExampleSettings(Settings):

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from shared.domain.events import OrderReceived, PaymentReported
-from shared.domain.money import Money
-from shared.domain.order import Address, Order, PaymentMethod
-from shared.domain.payment import ChannelOrderRef, PaymentStatus
-from shared.integrations.shopify import ShopifyWebhooks, sign
-from shared.integrations.webhooks import (
+from shared.inbox.contract import (
     Headers,
     MalformedWebhook,
     ParsedWebhook,
     SignatureMismatch,
     WebhookRequest,
 )
+from shared.kernel.events import OrderReceived, PaymentReported
+from shared.kernel.money import Money
+from shared.orders.domain import Address, Order, PaymentMethod
+from shared.payments.domain import ChannelOrderRef, PaymentStatus
+from shared.providers.channels.shopify.webhook import ShopifyWebhooks, sign
 
 ADAPTER = ShopifyWebhooks()
 

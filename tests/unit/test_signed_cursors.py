@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.services.order_views import (
+from shared.orders.views import (
     InvalidCursor,
     encode_cursor,
     issue_cursor,

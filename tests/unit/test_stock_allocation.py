@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.stock import Allocation, Shortage, StockLevel, allocate
+from shared.stock.domain import Allocation, Shortage, StockLevel, allocate
 
 
 def level(sku: str, warehouse: str, on_hand: int, reserved: int = 0) -> StockLevel:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.domain.money import Money, currency_exponent
-from shared.integrations.stripe_amounts import (
+from shared.kernel.money import Money, currency_exponent
+from shared.providers.payments.stripe.amounts import (
     SUPPORTED,
     THREE_DECIMAL,
     ZERO_DECIMAL,

@@ -14,21 +14,21 @@ import stripe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.events import PaymentReported
-from shared.domain.money import Money
-from shared.domain.payment import PaymentEvent, PaymentStatus
-from shared.integrations.stripe import (
-    StripeWebhooks,
-    compute_signature,
-    signature_header,
-    verify_signature,
-)
-from shared.integrations.webhooks import (
+from shared.inbox.contract import (
     Headers,
     MalformedWebhook,
     ParsedWebhook,
     SignatureMismatch,
     WebhookRequest,
+)
+from shared.kernel.events import PaymentReported
+from shared.kernel.money import Money
+from shared.payments.domain import PaymentEvent, PaymentStatus
+from shared.providers.payments.stripe.webhook import (
+    StripeWebhooks,
+    compute_signature,
+    signature_header,
+    verify_signature,
 )
 
 SECRET = "whsec_test_secret"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.store.table import deserialize, from_item, serialize, set_clause, to_item
+from shared.platform.table import deserialize, from_item, serialize, set_clause, to_item
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from shared.integrations.shopify import ShopifyWebhooks, sign
-from shared.integrations.webhooks import (
+from shared.inbox.contract import (
     Headers,
     ParsedWebhook,
     PayloadTooLarge,
@@ -18,8 +17,9 @@ from shared.integrations.webhooks import (
     SignatureMismatch,
     WebhookRequest,
 )
-from shared.services.webhook_inbox import MAX_BODY_BYTES, Receipt, authenticate, record
-from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
+from shared.inbox.service import MAX_BODY_BYTES, Receipt, authenticate, record
+from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
+from shared.providers.channels.shopify.webhook import ShopifyWebhooks, sign
 
 SHOPIFY_SECRET = "s3cret"
 RECEIVED_AT = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_a_body_of_exactly_one_mebibyte_goes_on_to_verification() -> None:
 @pytest.mark.parametrize("secrets", [{"webhook_secret": ""}, {}], ids=["empty", "absent"])
 def test_an_unconfigured_secret_is_refused_not_verified_against(secrets: dict[str, str]) -> None:
     adapter = SpyAdapter()
-    with pytest.raises(ProviderNotConfigured, match="spy webhook secret") as raised:
+    with pytest.raises(ProviderNotConfigured, match="spy is not configured") as raised:
         authenticate(adapter, request(b"{}"), secrets)
     assert raised.value.status_code == 503
     assert adapter.verified == []

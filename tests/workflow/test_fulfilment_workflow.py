@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 
 from infra.local.stack import EmbeddedStack
-from shared.domain.events import EventType, InboundEnvelope, OrderReceived, PaymentReported
-from shared.domain.order import OrderStatus, PaymentMethod
-from shared.services.clock import utc_now
-from shared.services.fulfilment import FulfilmentService
-from shared.services.payments import PaymentService
-from shared.store.inbox import InboxEntry, InboxRepository, InboxStatus
-from shared.store.orders import Change, OrderRepository
-from shared.store.parked import ParkedPayments
-from shared.store.stock import StockRepository
-from shared.store.table import Table
-from shared.workflow import StepFunctionsWorkflow
+from shared.fulfilment.service import FulfilmentService
+from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
+from shared.kernel.events import EventType, InboundEnvelope, OrderReceived, PaymentReported
+from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.orders.store import Change, OrderRepository
+from shared.payments.parked import ParkedPayments
+from shared.payments.service import PaymentService
+from shared.platform.clock import utc_now
+from shared.platform.table import Table
+from shared.platform.workflow import StepFunctionsWorkflow
+from shared.stock.store import StockRepository
 from tests.builders import a_payment, an_order
 from tests.conftest import eventually
 

@@ -1,0 +1,21 @@
+"""POST /webhooks/<segment>/<provider>: one function per provider (infra/constructs/ingress.py
+makes one per registry entry), each serving its own route with its own secret.
+
+PROVIDER names the registry entry; only that provider's package is imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shared.inbox.route import route_for
+from shared.platform.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return route_for().handle(event)

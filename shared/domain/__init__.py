@@ -1,1 +1,0 @@
-"""Pure domain model: no boto3, no httpx, no I/O."""

@@ -1,0 +1,278 @@
+"""The fulfilment workflow's steps. Each is idempotent: Step Functions retries them, and a step
+that already took effect reports the same outcome again instead of acting twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from shared.kernel.errors import (
+    ConcurrentModification,
+    MoneyReceived,
+    OrderNotFound,
+    StockContention,
+)
+from shared.kernel.events import EventType
+from shared.orders.domain import OrderStatus, ensure_transition
+from shared.orders.store import Change, OrderState
+from shared.payments.domain import PaymentStatus
+from shared.payments.service import PAYMENT_WAIT, PaymentService
+from shared.platform.clock import Clock, utc_now
+from shared.platform.table import Transaction, TransactionConflict
+from shared.ports import OrderStore, StockStore
+from shared.stock.domain import Allocation, Shortage, allocate
+
+MAX_ATTEMPTS = 5
+# A DynamoDB transaction holds at most 100 actions: two per SKU (stock + reservation), the
+# order update and up to two timeline entries.
+MAX_SKUS_PER_RESERVATION = 48
+ACTOR = "fulfilment workflow"
+PAYMENT_TIMEOUT = "payment_timeout"
+# How long compensation waits for a flagged payment to be recorded (the Compensate step's
+# retries span about 30-60 s; a flag-then-record takes milliseconds).
+MONEY_IN_FLIGHT = timedelta(seconds=20)
+T = TypeVar("T")
+# Nothing left the warehouse and no money was kept: cancelling undoes everything.
+_UNDOABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT, OrderStatus.BACKORDERED})
+
+
+class Compensation(StrEnum):
+    CANCELLED = "cancelled"
+    PAID = "paid"  # the payment beat the deadline: carry on
+    NEEDS_ATTENTION = "needs_attention"  # money was taken: a person decides, nothing is undone
+
+
+@dataclass
+class FulfilmentService:
+    orders: OrderStore
+    stock: StockStore
+    payments: PaymentService
+    now: Clock = utc_now
+
+    def _load(self, order_id: str) -> OrderState:
+        state = self.orders.get(order_id)
+        if state is None:
+            raise OrderNotFound(order_id)
+        return state
+
+    def reserve_stock(self, order_id: str) -> str:
+        """Reserve every line in one transaction, or backorder the order naming the shortfall.
+
+        Returns the order's status afterwards: awaiting_payment, ready_to_ship or backordered.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            state = self._load(order_id)
+            if state.status is not OrderStatus.RECEIVED:
+                return state.status.value  # reserved (or decided) by an earlier attempt
+            details = self.orders.details(order_id)
+            if details is None:
+                raise OrderNotFound(order_id)
+            demand = details.stock_demand()
+            try:
+                if len(demand) > MAX_SKUS_PER_RESERVATION:
+                    return self._backorder(
+                        state,
+                        f"order has {len(demand)} stock-holding SKUs; "
+                        f"at most {MAX_SKUS_PER_RESERVATION} are reserved "
+                        "at once: split it",
+                        [],
+                    )
+                levels = {sku: self.stock.levels(sku) for sku in demand}
+                allocations, shortages = allocate(demand, levels)
+                if shortages:
+                    reason = "insufficient stock: " + "; ".join(s.describe() for s in shortages)
+                    return self._backorder(state, reason, shortages)
+                return self._reserve(state, allocations).value
+            except ConcurrentModification:
+                continue
+            except TransactionConflict:
+                continue  # another order took the units we counted on: count again
+        raise StockContention(f"could not reserve stock for {order_id}; retrying")
+
+    def _backorder(self, state: OrderState, reason: str, shortages: list[Shortage]) -> str:
+        self.orders.apply(
+            state,
+            Change(
+                event=EventType.ORDER_BACKORDERED,
+                to_status=OrderStatus.BACKORDERED,
+                actor=ACTOR,
+                at=self.now(),
+                detail={"reason": reason, "shortages": [s.model_dump() for s in shortages]},
+                set_fields={"status_reason": reason},
+            ),
+        )
+        return OrderStatus.BACKORDERED.value
+
+    def _reserve(self, state: OrderState, allocations: list[Allocation]) -> OrderStatus:
+        target = (
+            OrderStatus.AWAITING_PAYMENT if state.payment_required else OrderStatus.READY_TO_SHIP
+        )
+        at = self.now()
+
+        def reserve_all(txn: Transaction) -> None:
+            for allocation in allocations:
+                self.stock.reserve(txn, state.order_id, allocation, at=at)
+
+        self.orders.apply(
+            state,
+            Change(
+                event=EventType.STOCK_RESERVED,
+                then=() if state.payment_required else (EventType.ORDER_READY_TO_SHIP,),
+                to_status=target,
+                actor=ACTOR,
+                at=at,
+                detail={"reservations": [a.model_dump() for a in allocations]},
+                set_fields={"reservations": [a.model_dump() for a in allocations]},
+                also=reserve_all,
+            ),
+        )
+        return target
+
+    def await_payment(self, order_id: str, task_token: str, window_seconds: int) -> None:
+        """Park the workflow's token, then settle: a payment may have arrived before we waited.
+
+        Everything after the token is parked reads the order afresh: a payment landing between
+        an earlier read and the park would otherwise be missed by both paths."""
+        self._load(order_id)
+        self.orders.put_wait(
+            order_id,
+            PAYMENT_WAIT,
+            task_token,
+            at=self.now(),
+            ttl=timedelta(seconds=window_seconds) + timedelta(days=1),
+        )
+        self.payments.settle(order_id, actor=ACTOR)
+        self.payments.resume_if_paid(order_id)
+
+    def mark_ready_to_ship(self, order_id: str) -> str:
+        def move(state: OrderState) -> str:
+            if state.status is not OrderStatus.READY_TO_SHIP:
+                ensure_transition(state.status, OrderStatus.READY_TO_SHIP)
+                self.orders.apply(
+                    state,
+                    Change(
+                        event=EventType.ORDER_READY_TO_SHIP,
+                        to_status=OrderStatus.READY_TO_SHIP,
+                        actor=ACTOR,
+                        at=self.now(),
+                    ),
+                )
+            return OrderStatus.READY_TO_SHIP.value
+
+        return self._with_retries(order_id, move)
+
+    def cancel(self, order_id: str, reason: str) -> str:
+        """Cancel an order nothing was kept for, giving back its stock in the same change."""
+
+        def cancel(state: OrderState) -> str:
+            if state.status is not OrderStatus.CANCELLED:
+                ensure_transition(state.status, OrderStatus.CANCELLED)
+                if state.money_received:
+                    raise MoneyReceived(f"order {order_id} has money received: refund it first")
+                self._cancel(state, reason)
+            return OrderStatus.CANCELLED.value
+
+        return self._with_retries(order_id, cancel)
+
+    def compensate(self, order_id: str, reason: str) -> Compensation:
+        """Undo a fulfilment that cannot go on, as far as undoing is right.
+
+        Racing the payment deadline is decided by the order's version: either the payment
+        made it paid first (carry on), or this cancels it first (the late payment is then
+        flagged for a refund). An order whose money was taken is never cancelled here."""
+
+        def undo(state: OrderState) -> Compensation:
+            if state.status is OrderStatus.CANCELLED:
+                return Compensation.CANCELLED
+            if state.status is OrderStatus.AWAITING_PAYMENT and state.money_received:
+                state = self._settle_money_in_flight(state)
+            if state.status in _UNDOABLE and not state.money_received:
+                self._cancel(state, reason)
+                return Compensation.CANCELLED
+            if reason == PAYMENT_TIMEOUT and state.status is OrderStatus.PAID:
+                return Compensation.PAID
+            # Money was taken (paid, or received and not yet decided: a backordered order, an
+            # amount that did not match): nothing is undone; a person ships or refunds.
+            attention = f"{reason}_money_received" if state.status in _UNDOABLE else reason
+            if state.attention != attention:
+                detail: dict[str, object] = {"reason": reason}
+                if state.status in _UNDOABLE:
+                    detail["money_received"] = True
+                    detail["refund_needed_if_not_shipped"] = True
+                self.orders.apply(
+                    state,
+                    Change(
+                        event=EventType.ORDER_NEEDS_ATTENTION,
+                        actor=ACTOR,
+                        at=self.now(),
+                        detail=detail,
+                        set_fields={"attention": attention},
+                    ),
+                )
+            return Compensation.NEEDS_ATTENTION
+
+        return self._with_retries(order_id, undo)
+
+    def _settle_money_in_flight(self, state: OrderState) -> OrderState:
+        """Money arrived for a waiting order: decide it before deciding anything else, so a
+        payment that met the deadline pays the order instead of losing to it. A payment still
+        being recorded (flagged, not yet stored or decided) makes this step retry."""
+        settled = self.payments.settle(state.order_id, actor=ACTOR) or state
+        if settled.status is not OrderStatus.AWAITING_PAYMENT:
+            return settled
+        succeeded = [
+            p
+            for p in self.orders.payments(state.order_id)
+            if p.status is PaymentStatus.SUCCEEDED and p.amount.amount > 0
+        ]
+        in_flight = not succeeded or any(p.decision is None for p in succeeded)
+        if in_flight and self._flagged_recently(settled):
+            raise ConcurrentModification(f"a payment for {state.order_id} is being recorded")
+        # Decided without paying it (another amount), or flagged long ago and never recorded
+        # (its webhook's processing is failing): a person looks, nothing is undone.
+        return settled
+
+    def _flagged_recently(self, state: OrderState) -> bool:
+        """Within the few seconds a webhook's flag-then-record takes; past them, the step
+        stops waiting (its retries would run out) and asks a person instead."""
+        if state.money_received_at is None:
+            return False
+        flagged = datetime.fromisoformat(state.money_received_at)
+        return self.now() - flagged < MONEY_IN_FLIGHT
+
+    def _cancel(self, state: OrderState, reason: str) -> None:
+        at = self.now()
+        held = [a.model_dump() for a in state.reservations]
+
+        def release_all(txn: Transaction) -> None:
+            for allocation in state.reservations:
+                self.stock.release(txn, state.order_id, allocation, at=at)
+
+        self.orders.apply(
+            state,
+            Change(
+                event=EventType.STOCK_RELEASED if held else EventType.ORDER_CANCELLED,
+                then=(EventType.ORDER_CANCELLED,) if held else (),
+                to_status=OrderStatus.CANCELLED,
+                actor=ACTOR,
+                at=at,
+                detail={"reason": reason, **({"reservations": held} if held else {})},
+                set_fields={"status_reason": reason, "reservations": []},
+                also=release_all,
+                # A payment recorded after we read the order flags it first: we then read
+                # again and take the money-received path instead of cancelling.
+                condition="attribute_not_exists(money_received)",
+            ),
+        )
+
+    def _with_retries(self, order_id: str, act: Callable[[OrderState], T]) -> T:
+        """Read the order and act on it; when someone changed it in between, read again."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return act(self._load(order_id))
+            except ConcurrentModification:
+                continue
+        raise ConcurrentModification(f"order {order_id} kept changing")

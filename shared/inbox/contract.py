@@ -1,0 +1,140 @@
+"""What every inbound webhook adapter provides, and the errors it may raise."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Protocol, TypeVar
+
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
+
+from shared.kernel.events import InboundEvent
+
+# A provider's delivery or event id becomes part of a DynamoDB key (2,048 bytes at most):
+# printable ASCII, short. Real ids are UUIDs or "evt_..." strings of a few dozen characters.
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+
+
+class WebhookRejected(Exception):
+    """The request is refused before anything is stored."""
+
+    status_code = 400
+    code = "rejected"
+
+
+class SignatureMismatch(WebhookRejected):
+    status_code = 401
+    code = "invalid_signature"
+
+
+class MalformedWebhook(WebhookRejected):
+    status_code = 400
+    code = "malformed_body"
+
+
+class PayloadTooLarge(WebhookRejected):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ProviderNotConfigured(WebhookRejected):
+    """The provider's secret is not set yet: refuse rather than verify against an empty key."""
+
+    status_code = 503
+    code = "provider_not_configured"
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive header lookup (API Gateway lowercases, providers document mixed case)."""
+
+    def __init__(self, raw: Mapping[str, str] | None) -> None:
+        self._items = {key.lower(): value for key, value in (raw or {}).items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def require(self, name: str) -> str:
+        value = self._items.get(name.lower(), "").strip()
+        if not value:
+            raise MalformedWebhook(f"missing header {name}")
+        return value
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    headers: Headers
+    raw_body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ParsedWebhook:
+    """A verified webhook: its dedupe key, its type, and its canonical event (None = ignored)."""
+
+    event_id: str
+    topic: str
+    event: InboundEvent | None
+    ignored_reason: str | None = None
+    audit_headers: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookAdapter(Protocol):
+    """A provider's webhook contract: `verify` on the raw bytes first, then `parse`."""
+
+    source: str
+
+    def verify(self, request: WebhookRequest, secrets: Mapping[str, Any]) -> None: ...
+
+    def parse(self, request: WebhookRequest) -> ParsedWebhook: ...
+
+
+def validation_message(error: ValidationError) -> str:
+    """A short, field-naming summary of a pydantic error for a 400 body."""
+    parts = []
+    for issue in error.errors()[:5]:
+        where = ".".join(str(loc) for loc in issue["loc"]) or "body"
+        parts.append(f"{where}: {issue['msg']}")
+    return "; ".join(parts)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_json_model(model: type[M], raw_body: bytes) -> M:
+    """Validate a JSON body straight into a model (faster than json.loads, then validate)."""
+    try:
+        return model.model_validate_json(raw_body)
+    except ValidationError as error:
+        if error.errors()[0]["type"] == "json_invalid":
+            raise MalformedWebhook(f"body is not valid JSON: {error.errors()[0]['msg']}") from error
+        if error.errors()[0]["type"] == "model_type":
+            raise MalformedWebhook("body is not a JSON object") from error
+        raise MalformedWebhook(validation_message(error)) from error
+
+
+_adapters: dict[int, TypeAdapter[Any]] = {}
+
+
+def parse_value(kind: Any, value: Any, what: str) -> Any:
+    """Validate one value (a header, an id) against an annotated type; 400 naming `what`."""
+    adapter = _adapters.get(id(kind))
+    if adapter is None:
+        adapter = _adapters[id(kind)] = TypeAdapter(kind)
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as error:
+        raise MalformedWebhook(f"{what}: {error.errors()[0]['msg']}") from error
+
+
+def parse_model(model: type[M], document: Any) -> M:
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise MalformedWebhook(validation_message(error)) from error

@@ -1,0 +1,156 @@
+"""One route per provider webhook: authenticity first (rejects before anything is parsed or
+stored), then one inbox write. Errors become JSON bodies in one place.
+
+A webhook function serves exactly one route, so it does not use Powertools' HTTP resolver:
+importing `aws_lambda_powertools.event_handler` costs about 100 ms of cold start (its package
+`__init__` loads every resolver) and routing one path through it about 25 us a request. What
+the resolver gave us is kept here: the signature check runs before the handler body, every
+refusal is a JSON error body, other paths are 404 and other methods 405, and the responses are
+API Gateway HTTP API (payload 2.0) responses of the same shape. Logger context and metrics stay
+Powertools' (the handler modules decorate `lambda_handler`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared import registry
+from shared.inbox.contract import Headers, WebhookAdapter, WebhookRejected, WebhookRequest
+from shared.inbox.service import Receipt, authenticate, record
+from shared.inbox.store import InboxRepository
+from shared.platform import aws
+from shared.platform.clock import utc_now
+from shared.platform.observability import logger, metrics
+from shared.platform.secrets import provider_secret
+from shared.platform.settings import Settings
+from shared.platform.table import Table
+from shared.registry import Provider
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+LambdaResponse = dict[str, Any]
+
+
+class WebhookSettings(Settings):
+    provider: str  # the registry entry this function serves
+    secret_id: str  # its secret's ARN (Secrets Manager)
+    table_name: str
+    documents_bucket: str
+    inbox_retention_days: int = 90
+
+
+def response(status: int, body: Any, headers: dict[str, str] | None = None) -> LambdaResponse:
+    """An HTTP API (payload 2.0) response with a compact JSON body."""
+    return {
+        "statusCode": status,
+        "body": json.dumps(body, separators=(",", ":"), default=str),
+        "isBase64Encoded": False,
+        "headers": {**JSON_HEADERS, **headers} if headers else JSON_HEADERS.copy(),
+        "cookies": [],
+    }
+
+
+def error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> LambdaResponse:
+    """Every refusal: {"error": {"code": ..., "message": ...}} (as http.error_response)."""
+    return response(status, {"error": {"code": code, "message": message}}, headers)
+
+
+def webhook_request(event: dict[str, Any]) -> WebhookRequest:
+    """The headers and the exact bytes the provider sent: signatures are over these bytes."""
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    return WebhookRequest(Headers(event.get("headers")), raw, received_at=utc_now())
+
+
+class WebhookRoute:
+    """POST `provider.path`: verify the signature, then store the delivery once."""
+
+    def __init__(self, provider: Provider, adapter: WebhookAdapter) -> None:
+        if provider.path is None:
+            raise ValueError(f"{provider.name} has no webhook route")
+        self.provider = provider
+        self.path = provider.path
+        self.adapter = adapter
+        self._inboxes: dict[WebhookSettings, InboxRepository] = {}
+
+    def handle(
+        self, event: dict[str, Any], settings: WebhookSettings | None = None
+    ) -> LambdaResponse:
+        path = event.get("rawPath") or event.get("path") or ""
+        if path != self.path:
+            return error(404, "not_found", "no webhook is served at this path")
+        method = event.get("requestContext", {}).get("http", {}).get("method", "")
+        if method != "POST":
+            return error(
+                405, "method_not_allowed", f"{path} accepts POST only", headers={"Allow": "POST"}
+            )
+        try:
+            request = webhook_request(event)
+            current = settings or WebhookSettings.load()
+            self.verify_signature(request, current)
+            return self.receive(request, current)
+        except WebhookRejected as rejected:
+            logger.warning(
+                "webhook rejected",
+                extra={"code": rejected.code, "reason": str(rejected), "path": path},
+            )
+            metrics.add_metric(name="Webhook_rejected", unit=MetricUnit.Count, value=1)
+            return error(rejected.status_code, rejected.code, str(rejected))
+
+    def verify_signature(self, request: WebhookRequest, current: WebhookSettings) -> None:
+        """Before anything else: too large (413), unsigned or mis-signed (401)."""
+        authenticate(
+            self.adapter,
+            request,
+            lambda: provider_secret(current.secret_id),
+            required=self.provider.required_secrets,
+        )
+
+    def receive(self, request: WebhookRequest, current: WebhookSettings) -> LambdaResponse:
+        """An authentic delivery: map it (400 if malformed) and store it once."""
+        receipt = record(self.adapter, request, self.inbox(current))
+        metrics.add_metric(name=f"Webhook_{receipt.receipt.value}", unit=MetricUnit.Count, value=1)
+        metrics.add_metadata(key="source", value=self.adapter.source)
+        if receipt.receipt is Receipt.DUPLICATE:
+            # Stored deliveries need no log line: the inbox item is their durable record.
+            logger.info(
+                "duplicate webhook",
+                extra={"source": self.adapter.source, "event_id": receipt.event_id},
+            )
+        return response(200, {"status": receipt.receipt.value, "event_id": receipt.event_id})
+
+    def inbox(self, current: WebhookSettings) -> InboxRepository:
+        found = self._inboxes.get(current)
+        if found is None:
+            found = self._inboxes[current] = _inbox(current)
+        return found
+
+
+_routes: dict[str, WebhookRoute] = {}
+
+
+def route_for(provider_name: str | None = None) -> WebhookRoute:
+    """The route of the provider this function serves (PROVIDER), built once per process:
+    importing the registry entry's adapter imports that provider's package and no other."""
+    name = provider_name or WebhookSettings.load().provider
+    found = _routes.get(name)
+    if found is None:
+        entry = registry.provider(name)
+        found = _routes[name] = WebhookRoute(entry, entry.load_adapter())
+    return found
+
+
+def _inbox(settings: WebhookSettings) -> InboxRepository:
+    def write_blob(key: str, data: bytes) -> None:
+        aws.s3().put_object(Bucket=settings.documents_bucket, Key=key, Body=data)
+
+    return InboxRepository(
+        Table(settings.table_name),
+        retention_days=settings.inbox_retention_days,
+        blob_writer=write_blob,
+    )

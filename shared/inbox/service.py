@@ -1,0 +1,107 @@
+"""Receiving a webhook: verify on the raw body, map to a canonical event, one conditional write.
+
+Order matters: size first (never HMAC a huge body), authenticity second (an unsigned request
+learns nothing about our parsing), parsing third, and the single inbox write last. Nothing is
+stored unless all three pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.inbox.contract import (
+    EventId,
+    Headers,
+    MalformedWebhook,
+    PayloadTooLarge,
+    ProviderNotConfigured,
+    WebhookAdapter,
+    WebhookRequest,
+    parse_value,
+)
+from shared.inbox.store import BodyTooLargeToStore, InboxEntry, InboxRepository, InboxStatus
+from shared.kernel.events import InboundEvent
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class Receipt(StrEnum):
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    receipt: Receipt
+    event_id: str
+    topic: str
+
+
+def authenticate(
+    adapter: WebhookAdapter,
+    request: WebhookRequest,
+    secrets: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    *,
+    required: tuple[str, ...] = ("webhook_secret",),
+) -> None:
+    """Reject before anything else happens: too large (413), not signed by the provider (401).
+
+    `secrets` may be a loader: it is called only for a request small enough to check, so an
+    oversized request never costs a Secrets Manager call."""
+    if len(request.raw_body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"body is {len(request.raw_body)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
+    loaded = secrets() if callable(secrets) else secrets
+    missing = [name for name in required if not loaded.get(name)]
+    if missing:
+        raise ProviderNotConfigured(
+            f"{adapter.source} is not configured: its secret has no {', '.join(missing)}"
+        )
+    adapter.verify(request, loaded)
+
+
+def record(
+    adapter: WebhookAdapter, request: WebhookRequest, inbox: InboxRepository
+) -> WebhookReceipt:
+    """Map an authenticated request (400 if malformed) and store it once."""
+    parsed = adapter.parse(request)
+    status = InboxStatus.ACCEPTED if parsed.event is not None else InboxStatus.IGNORED
+    entry = InboxEntry(
+        source=adapter.source,
+        event_id=parse_value(EventId, parsed.event_id, "event id"),
+        topic=parsed.topic,
+        received_at=request.received_at,
+        status=status,
+        raw_body=request.raw_body,
+        ignored_reason=parsed.ignored_reason,
+        headers=parsed.audit_headers,
+        event_kind=parsed.event.kind if parsed.event is not None else None,
+    )
+    try:
+        stored = inbox.record(entry)
+    except BodyTooLargeToStore as error:
+        raise PayloadTooLarge(str(error)) from error
+    if not stored:
+        return WebhookReceipt(Receipt.DUPLICATE, parsed.event_id, parsed.topic)
+    receipt = Receipt.ACCEPTED if status is InboxStatus.ACCEPTED else Receipt.IGNORED
+    return WebhookReceipt(receipt, parsed.event_id, parsed.topic)
+
+
+def event_of(adapter: WebhookAdapter, item: Mapping[str, Any], raw_body: bytes) -> InboundEvent:
+    """The canonical event of a stored delivery, derived again from the exact bytes received
+    (the same mapping the webhook ran before acknowledging, so it cannot fail differently)."""
+    request = WebhookRequest(
+        Headers(item.get("headers") or {}),
+        raw_body,
+        received_at=datetime.fromisoformat(item["received_at"]),
+    )
+    event = adapter.parse(request).event
+    if event is None:
+        raise MalformedWebhook(f"{adapter.source} delivery {item['event_id']} maps to no event")
+    return event

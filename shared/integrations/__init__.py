@@ -1,1 +1,0 @@
-"""One module per provider: authenticity checks, payload mapping, outbound clients. No DynamoDB."""

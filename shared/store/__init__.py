@@ -1,1 +1,0 @@
-"""DynamoDB repositories over the single table (docs/architecture.md lists the items)."""
