@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import orders, stock
 from functions.api.auth import KeyThenValidate
+from functions.api.settings import ApiSettings
 from shared.kernel.errors import DomainError, InvalidStockLevel, OrderNotFound
 from shared.orders.views import InvalidCursor
 from shared.platform.http import HttpResponse, error_response
@@ -115,6 +116,11 @@ def not_found(_: Any) -> HttpResponse:
             400, "invalid_request", "the path parameter holds characters it may not contain"
         )
     return error_response(404, "not_found", "no such resource")
+
+
+# What this function reads from its environment (tests/infra/test_settings_env.py holds the
+# template to it).
+SETTINGS = ApiSettings
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,6 +21,11 @@ class ReconcileSettings(Settings):
     payment_window_seconds: int = 24 * 3600
 
 
+# What this function reads from its environment (tests/infra/test_settings_env.py holds the
+# template to it).
+SETTINGS = ReconcileSettings
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

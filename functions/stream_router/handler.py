@@ -140,6 +140,11 @@ def failure_summary(error: Exception) -> str:
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+# What this function reads from its environment (tests/infra/test_settings_env.py holds the
+# template to it).
+SETTINGS = StreamRouterSettings
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

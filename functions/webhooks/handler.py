@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared.inbox.route import route_for
+from shared.inbox.route import WebhookSettings, route_for
 from shared.platform.observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+# What this function reads from its environment (tests/infra/test_settings_env.py holds the
+# template to it).
+SETTINGS = WebhookSettings
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -63,6 +63,11 @@ def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict
     raise UnknownTask(f"unknown fulfilment task {task!r}")
 
 
+# What this function reads from its environment (tests/infra/test_settings_env.py holds the
+# template to it).
+SETTINGS = FulfilmentSettings
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
