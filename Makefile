@@ -32,16 +32,10 @@ done; command -v python3
 endef
 PYTHON := $(shell $(find_python))
 
-.PHONY: help setup demo local test test-fast lint format synth deploy bench api-key clean
+.PHONY: help setup demo local test lint format docs synth deploy bench api-key admin clean
 
-help:
-	@echo "make demo     set up, run the whole flow on the embedded stack, print a verdict"
-	@echo "make test     set up and run every test (unit, integration, workflow, infra, e2e)"
-	@echo "make local    serve the embedded stack on 127.0.0.1:\$${ORDERHUB_PORT:-3000} until Ctrl-C"
-	@echo "make lint     ruff + mypy"
-	@echo "make synth    cdk synth with bundled Lambda packages, cdk-nag and cfn-lint"
-	@echo "make bench    cold start, warm path, AWS calls and cost per order, sizes, ack under load"
-	@echo "make deploy   cdk deploy to the AWS account in your environment (STAGE=dev by default)"
+help: ## this list (every target says what it does after its "##")
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -52,30 +46,34 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python "$(PYTHON)"
 	touch $@
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced ## create .venv from uv.lock (python3.13 when the machine has it)
 
-demo: setup
+demo: setup ## set up, run the whole flow on the embedded stack, print a verdict
 	$(PY) -m infra.local demo
 
-local: setup
+local: setup ## serve the embedded stack on 127.0.0.1:3000 (ORDERHUB_PORT) until Ctrl-C
 	exec $(PY) -m infra.local serve
 
 # Two processes: moto's in-process mocks (unit, integration, infra) and the embedded stack
 # (workflow, e2e) both own moto's process-wide backends, so they never share a process.
-test: setup
+test: setup ## set up and run every test (unit, integration, workflow, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider -q -n 2 tests/unit tests/integration tests/infra
 	$(PY) -m pytest -p no:cacheprovider -q tests/workflow tests/e2e
 
-lint: setup
+lint: setup ## ruff + mypy (strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared functions infra tests
 
-format: setup
+format: setup ## ruff format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-synth: setup
+docs: setup ## regenerate docs/openapi.json, docs/events.md and docs/events/*.json from the code
+	$(PY) -m functions.api.openapi
+	$(PY) -m shared.domain_events
+
+synth: setup ## cdk synth with bundled Lambda packages, cdk-nag and cfn-lint
 	rm -rf cdk.out
 	ORDERHUB_STAGE=$(STAGE) $(PY) -m infra.app
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/$(STACK).template.json
@@ -85,17 +83,17 @@ node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-deploy: setup node_modules/.bin/cdk
+deploy: setup node_modules/.bin/cdk ## cdk deploy to the AWS account in your environment (STAGE=dev by default)
 	node_modules/.bin/cdk deploy $(STACK) -c orderhub:stage=$(STAGE) $(CDK_ARGS)
 
-bench: setup
+bench: setup ## cold start, warm path, AWS calls and cost per order, sizes, ack under load
 	$(PY) -m tests.bench
 
-api-key: setup
+api-key: setup ## create an API key in the deployed stack (ARGS='--name erp --scopes orders:read')
 	$(PY) -m infra.admin create-api-key --stack $(STACK) $(ARGS)
 
-admin: setup
+admin: setup ## operator commands on the deployed stack (ARGS='failed-webhooks' etc.)
 	$(PY) -m infra.admin $(ARGS) --stack $(STACK)
 
-clean:
+clean: ## remove .venv, tools, build output and node_modules
 	rm -rf $(VENV) $(TOOLS) .build cdk.out node_modules

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from shared import registry
 from shared.inbox.store import InboxRepository, raw_body_of
 from shared.platform.api_keys import ALL_SCOPES, ApiKeyRepository, generate_key, hash_key
 from shared.platform.clock import utc_now
@@ -40,9 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke-api-key")
     revoke.add_argument("--key", required=True)
     commands.add_parser("failed-webhooks", help="deliveries whose processing failed")
+    # Any provider's delivery, whatever its ingress (webhook, poll, queue): the registry's names.
+    sources = [provider.name for provider in registry.providers()]
     for name in ("replay-webhook", "show-webhook"):
         command = commands.add_parser(name)
-        command.add_argument("--source", required=True, help="shopify, stripe, ...")
+        command.add_argument("--source", required=True, choices=sources)
         command.add_argument("--event-id", required=True)
     for command in commands.choices.values():
         command.add_argument("--stack", required=True, help="e.g. orderhub-dev")

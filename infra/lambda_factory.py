@@ -1,11 +1,14 @@
 """The one way this stack makes a Lambda function.
 
 arm64, python3.13, an explicit log group with retention, JSON logs, active tracing, a role
-that starts with nothing but writing its own logs (grants add the rest), code bundled locally.
+that starts with nothing but writing its own logs (grants add the rest), code bundled locally:
+each function's own package (infra/bundling.py), made from its handler and, for a function that
+serves one provider, the PROVIDER in its environment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.bundling import build_package
+from infra.bundling import PackagePlan, build_package, package_roots, plan_package
 from infra.config import StageConfig
 from infra.nag import acknowledge
 from infra.paths import ROOT
@@ -44,11 +47,11 @@ RETENTION = {
 class LocalPythonBundling:
     """CDK's local bundling hook: builds the package in-process, so no Docker image is used."""
 
-    def __init__(self, function_package: str) -> None:
-        self._package = function_package
+    def __init__(self, plan: PackagePlan) -> None:
+        self._plan = plan
 
     def try_bundle(self, output_dir: str, options: Any) -> bool:  # jsii passes both
-        build_package(self._package, Path(output_dir))
+        build_package(self._plan, Path(output_dir))
         return True
 
 
@@ -60,16 +63,27 @@ def function_package(handler: str) -> str:
     return parts[1]
 
 
-def code_for(handler: str) -> lambda_.Code:
-    package = function_package(handler)
+def code_for(handler: str, environment: Mapping[str, str] | None = None) -> lambda_.Code:
+    """The function's own package: what its handler's module reaches, plus the package of
+    the provider its environment names (PROVIDER=stripe -> shared.providers.payments.stripe,
+    from shared.registry), so two webhook functions with one handler ship different code.
+
+    The asset hash is the plan's fingerprint (every input's bytes), not CDK's hash of the
+    source folder or of the output: CDK keys its bundling cache on the source path and the
+    bundling options, which every webhook function shares (functions/webhooks), and with
+    bundling skipped (the embedded stack, template tests) an OUTPUT hash gave both webhook
+    functions one S3 key; the fingerprint differs per provider and per content, before
+    anything is built."""
+    plan = plan_package(package_roots(handler, environment))
     return lambda_.Code.from_asset(
-        str(ROOT / "functions" / package),
-        asset_hash_type=AssetHashType.OUTPUT,
+        str(ROOT / "functions" / function_package(handler)),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=plan.fingerprint(),
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises (no Docker on our machines).
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
             # jsii calls try_bundle(output_dir, options) positionally; the stub says keywords.
-            local=LocalPythonBundling(package),  # type: ignore[arg-type]
+            local=LocalPythonBundling(plan),  # type: ignore[arg-type]
         ),
     )
 
@@ -108,7 +122,7 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
-            code=code_for(handler),
+            code=code_for(handler, environment),
             role=self.role,
             memory_size=memory_mb,
             timeout=timeout or Duration.seconds(10),

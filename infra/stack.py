@@ -11,7 +11,7 @@ from infra.config import StageConfig
 from infra.constructs.api import HttpApi
 from infra.constructs.events import DomainEvents
 from infra.constructs.fulfilment import Fulfilment
-from infra.constructs.ingress import Ingress, construct_name
+from infra.constructs.ingress import Ingress
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.orders import OrderProcessing
 from infra.constructs.storage import Storage
@@ -44,7 +44,7 @@ class OrderhubStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of webhooks and API")
         for provider in registry.providers():
-            name = construct_name(provider)
+            name = provider.construct_name
             if provider.path is not None:
                 CfnOutput(
                     self,
@@ -52,12 +52,21 @@ class OrderhubStack(Stack):
                     value=f"{api.url}{provider.path}",
                     description=f"Configure this URL in {provider.title}",
                 )
+            if provider.name in ingress.queues:
+                queue = ingress.queues[provider.name]
+                CfnOutput(
+                    self,
+                    f"{name}QueueArn",
+                    value=queue.queue_arn,
+                    description=f"Register this queue as {provider.title}'s destination",
+                )
+                CfnOutput(self, f"{name}QueueUrl", value=queue.queue_url)
             CfnOutput(
                 self,
                 f"{name}SecretName",
                 value=ingress.secrets[provider.name].secret_name,
                 description=f"Put {provider.title}'s "
-                + ", ".join(f.name for f in provider.secrets)
+                + (", ".join(f.name for f in provider.secrets) or "credentials")
                 + " here",
             )
         CfnOutput(self, "TableName", value=storage.table.table_name)

@@ -38,23 +38,34 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Webhook:
-    """The provider pushes: POST /webhooks/<segment>/<name>, verified, stored in the inbox."""
+    """The provider pushes: POST /webhooks/<segment>/<name>, verified, stored in the inbox.
+    The adapter is a WebhookAdapter (shared/inbox/contract.py): `verify`, then `parse`."""
 
 
 @dataclass(frozen=True)
 class Poll:
-    """orderhub pulls on a schedule (the provider has no push): each new item is an inbox
-    record, deduplicated by the provider's own id, exactly like a webhook delivery."""
+    """orderhub pulls on a schedule (the provider has no push): an EventBridge rule runs the
+    provider's poller, and each item it fetches is an inbox record, deduplicated by the
+    provider's own id, exactly like a webhook delivery. The adapter is a Poller: `poll` (from
+    a cursor kept in the table) and `parse`.
+
+    `base_url_field` names the secret field holding the API's base URL (the provider's sandbox
+    or production host); the embedded stack fills it with its simulator's address."""
 
     every_minutes: int = 5
+    base_url_field: str = "api_url"
 
 
 @dataclass(frozen=True)
 class Queue:
     """The provider delivers to an SQS queue this stack owns (Amazon SP-API notifications);
-    each message becomes an inbox record, deduplicated by the provider's notification id."""
+    each message becomes an inbox record, deduplicated by the provider's notification id.
+    Authenticity is the queue's policy: only `sender_accounts` (and this account) may send.
+    The adapter parses one message body (`parse`, as a webhook's, without `verify`)."""
 
+    sender_accounts: tuple[str, ...] = ()
     visibility_timeout_seconds: int = 60
+    max_receive_count: int = 5  # then the message goes to the queue's DLQ (alarmed)
 
 
 Ingress = Webhook | Poll | Queue
@@ -83,18 +94,34 @@ class Provider:
     package: str  # shared.providers.<kind>.<name>: authenticity, mapping, client, simulator
     ingress: Ingress
     secrets: tuple[SecretField, ...]
-    # "<module>:<attribute>" relative to `package`: the inbound adapter (WebhookAdapter for a
-    # webhook or a queue, a poller for a poll) and the simulator of the provider's API.
+    # "<module>:<attribute>" relative to `package`: the inbound adapter (see the ingress kinds
+    # above) and the simulator of the provider's side: `from_secret(document)` builds it; a
+    # poll provider's simulator also serves the provider's API (`start() -> base URL`, `stop()`).
     adapter: str
     simulator: str
     docs: str = ""  # where the provider documents what the adapter implements
-    notes: str = ""  # one line for the README's table
+    notes: str = ""  # one line of Markdown for the README's table
 
     @property
     def path(self) -> str | None:
         if not isinstance(self.ingress, Webhook):
             return None
         return f"/webhooks/{self.kind.route_segment}/{self.name}"
+
+    @property
+    def construct_name(self) -> str:
+        """'shopify' -> 'Shopify', 'acme_pay' -> 'AcmePay': CloudFormation logical ids and
+        output names (ShopifyWebhookUrl, AmazonQueueUrl)."""
+        return "".join(part.capitalize() for part in self.name.replace("-", "_").split("_"))
+
+    @property
+    def ingress_description(self) -> str:
+        """How deliveries arrive, in a few words (the README table, the `make local` banner)."""
+        if isinstance(self.ingress, Poll):
+            return f"polled every {self.ingress.every_minutes} min (EventBridge schedule)"
+        if isinstance(self.ingress, Queue):
+            return f"SQS queue (output `{self.construct_name}QueueUrl`)"
+        return f"`POST {self.path}`"
 
     @property
     def required_secrets(self) -> tuple[str, ...]:
@@ -136,7 +163,7 @@ PROVIDERS: tuple[Provider, ...] = (
         adapter="webhook:ShopifyWebhooks",
         simulator="simulator:ShopifySimulator",
         docs="https://shopify.dev/docs/apps/build/webhooks",
-        notes="orders/create, orders/paid; HMAC-SHA256 of the body, shop domain checked",
+        notes="`orders/create`, `orders/paid`; HMAC-SHA256 of the body, shop domain checked",
     ),
     Provider(
         name="stripe",
@@ -155,7 +182,7 @@ PROVIDERS: tuple[Provider, ...] = (
         adapter="webhook:StripeWebhooks",
         simulator="simulator:StripeSimulator",
         docs="https://docs.stripe.com/webhooks",
-        notes="payment_intent.*, checkout.session.*; Stripe-Signature, 300 s tolerance",
+        notes="`payment_intent.*`, `checkout.session.*`; `Stripe-Signature`, 300 s tolerance",
     ),
 )
 
@@ -203,6 +230,14 @@ def webhook_providers() -> Iterator[Provider]:
     return (p for p in providers() if isinstance(p.ingress, Webhook))
 
 
+def poll_providers() -> Iterator[Provider]:
+    return (p for p in providers() if isinstance(p.ingress, Poll))
+
+
+def queue_providers() -> Iterator[Provider]:
+    return (p for p in providers() if isinstance(p.ingress, Queue))
+
+
 _adapters: dict[str, Any] = {}
 
 
@@ -213,3 +248,61 @@ def adapter_for(source: str) -> Any:
     if found is None:
         found = _adapters[source] = provider(source).load_adapter()
     return found
+
+
+# -- the README's provider table ----------------------------------------------------------------
+README_BEGIN = "<!-- providers:begin -->"
+README_END = "<!-- providers:end -->"
+
+
+def markdown_table(entries: tuple[Provider, ...] = PROVIDERS) -> str:
+    """The README's provider table (tests/infra/test_registry.py keeps README.md current)."""
+    lines = [
+        "Generated from `shared/registry.py` by `python -m shared.registry --write-readme`. Each",
+        "provider's secret is `<stack>/<name>` in Secrets Manager (the `<Name>SecretName`",
+        "output); `make local` takes each field from the environment variable named here.",
+        "",
+        "| provider | kind | ingress | secret fields (local env var) | docs |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in entries:
+        fields = ", ".join(
+            f"`{f.name}` (`{f.env}`{'' if f.required else ', optional'})" for f in entry.secrets
+        )
+        title = f"**{entry.title}**: {entry.notes}" if entry.notes else f"**{entry.title}**"
+        docs = f"[docs]({entry.docs})" if entry.docs else ""
+        cells = (title, entry.kind.value, entry.ingress_description, fields or "none", docs)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def with_table(readme: str, table: str) -> str:
+    """`readme` with the text between the provider markers replaced by `table`."""
+    head, begin, rest = readme.partition(README_BEGIN)
+    _, end, tail = rest.partition(README_END)
+    if not begin or not end:
+        raise ValueError(f"README.md lacks the {README_BEGIN} ... {README_END} markers")
+    return f"{head}{README_BEGIN}\n{table}{README_END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m shared.registry")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--markdown", action="store_true", help="print the provider table")
+    action.add_argument(
+        "--write-readme", action="store_true", help="rewrite the table in README.md"
+    )
+    args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown_table(), end="")
+        return 0
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    readme.write_text(with_table(readme.read_text(), markdown_table()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

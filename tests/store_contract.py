@@ -1,4 +1,4 @@
-"""What every implementation of the stores' ports (shared/store/ports.py) must do, written once.
+"""What every implementation of the stores' ports (shared/<context>/ports.py) must do, written once.
 
 A test class inherits StoreContract and provides a `stores` fixture: tests/unit/test_fakes.py
 runs these against the in-memory fakes, tests/integration/test_fakes_parity.py against the real
@@ -17,13 +17,19 @@ from typing import Any
 import pytest
 
 from shared.kernel.errors import ConcurrentModification
-from shared.kernel.events import EventType
+from shared.kernel.events import DomainEvent, EventType
 from shared.orders.domain import OrderStatus
+from shared.orders.events import OrderReadyToShip
+from shared.orders.ports import OrderStore
 from shared.orders.store import Change, OrderState
 from shared.payments.domain import STATUS_RANK, PaymentDecision, PaymentStatus
+from shared.payments.events import OrderPaid
+from shared.payments.ports import ParkedPaymentStore, PaymentRecordStore
 from shared.platform.table import ConditionFailed, Transaction, TransactionConflict
-from shared.ports import OrderStore, ParkedPaymentStore, StockStore
+from shared.platform.workflow import TaskTokenStore
 from shared.stock.domain import Allocation, StockLevel
+from shared.stock.events import StockReserved
+from shared.stock.ports import StockStore
 from tests.builders import a_payment, an_order, pln
 
 AT = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -35,6 +41,8 @@ class Stores:
     """The ports under test, plus what a scenario needs beyond them (to set up and to look)."""
 
     orders: OrderStore
+    records: PaymentRecordStore
+    tokens: TaskTokenStore
     stock: StockStore
     parked: ParkedPaymentStore
     transaction: Callable[[], Transaction]
@@ -54,22 +62,20 @@ def created(stores: Stores) -> OrderState:
 
 
 def a_change(
-    event: EventType = EventType.STOCK_RESERVED,
+    event: DomainEvent | None = None,
     *,
-    then: tuple[EventType, ...] = (),
+    then: tuple[DomainEvent, ...] = (),
     to_status: OrderStatus | None = None,
     set_fields: dict[str, Any] | None = None,
-    also: Callable[[Transaction], object] | None = None,
     condition: str | None = None,
 ) -> Change:
     return Change(
-        event=event,
+        event=event or StockReserved(reservations=[]),
         actor="test",
         at=AT,
         then=then,
         to_status=to_status,
         set_fields=set_fields or {},
-        also=also,
         condition=condition,
     )
 
@@ -139,7 +145,7 @@ class StoreContract:
         after = stores.orders.apply(
             state,
             a_change(
-                then=(EventType.ORDER_READY_TO_SHIP,),
+                then=(OrderReadyToShip(),),
                 to_status=OrderStatus.READY_TO_SHIP,
                 set_fields={"status_reason": "cod", "reservations": held},
             ),
@@ -213,9 +219,9 @@ class StoreContract:
         stores.set_on_hand(MUG, "WAW-1", 1)
         state = created(stores)
         # When a change reserves 1 tee and 2 mugs
-        too_many = a_change(also=reserving(stores, state.order_id, units(TEE, 1), units(MUG, 2)))
+        too_many = [reserving(stores, state.order_id, units(TEE, 1), units(MUG, 2))]
         with pytest.raises(TransactionConflict) as conflict:
-            stores.orders.apply(state, too_many)
+            stores.orders.apply(state, a_change(), joined=too_many)
         # Then the mugs' stock update fails (order 0, timeline 1, tee 2-3, mugs 4-5) and nothing
         # of the change is written: not the order, not its timeline, not the tee
         assert conflict.value.failed == [4]
@@ -225,8 +231,8 @@ class StoreContract:
         assert [(lvl.reserved, lvl.available) for lvl in stores.stock.levels(TEE)] == [(0, 5)]
         assert stores.reserved_for(TEE, state.order_id) is None
         # And one that fits commits everything together
-        fits = a_change(also=reserving(stores, state.order_id, units(TEE, 1), units(MUG, 1)))
-        assert stores.orders.apply(state, fits).version == 2
+        fits = [reserving(stores, state.order_id, units(TEE, 1), units(MUG, 1))]
+        assert stores.orders.apply(state, a_change(), joined=fits).version == 2
         assert [(lvl.reserved, lvl.available) for lvl in stores.stock.levels(MUG)] == [(1, 0)]
         assert stores.reserved_for(TEE, state.order_id) == 1
 
@@ -288,12 +294,12 @@ class StoreContract:
             for status in (s for s in statuses for _ in range(2)):
                 # When each is recorded
                 report = a_payment(order_id, 4900, status=status, payment_id=payment_id)
-                changed = stores.orders.record_payment(order_id, report, at=AT)
+                changed = stores.records.record(order_id, report, at=AT)
                 # Then only a higher rank changes the record, which never goes down
                 assert changed is (STATUS_RANK[status] > highest)
                 highest = max(highest, STATUS_RANK[status])
                 (record,) = [
-                    p for p in stores.orders.payments(order_id) if p.payment_id == payment_id
+                    p for p in stores.records.of_order(order_id) if p.payment_id == payment_id
                 ]
                 assert STATUS_RANK[record.status] == highest
                 assert (record.applied, record.decision) == (False, None)
@@ -302,57 +308,61 @@ class StoreContract:
         # Given a succeeded payment recorded for an order
         state = created(stores)
         report = a_payment(state.order_id, 4900, payment_id="pi_once")
-        stores.orders.record_payment(state.order_id, report, at=AT)
-        (payment,) = stores.orders.payments(state.order_id)
+        stores.records.record(state.order_id, report, at=AT)
+        (payment,) = stores.records.of_order(state.order_id)
 
-        def decide(decision: PaymentDecision, applied: bool) -> Change:
-            return a_change(
-                EventType.ORDER_PAID,
-                also=lambda txn: stores.orders.mark_payment(
-                    txn, state.order_id, payment, decision=decision, applied=applied
-                ),
+        def decide(at: OrderState, decision: PaymentDecision, applied: bool) -> OrderState:
+            return stores.orders.apply(
+                at,
+                a_change(OrderPaid(provider="stripe", payment_id="pi_once", amount=pln(4900))),
+                joined=[
+                    lambda txn: stores.records.mark_decided(
+                        txn, state.order_id, payment, decision=decision, applied=applied
+                    )
+                ],
             )
 
         # When a change decides it
-        state = stores.orders.apply(state, decide(PaymentDecision.PAYS_ORDER, applied=True))
+        state = decide(state, PaymentDecision.PAYS_ORDER, applied=True)
         # Then the decision is on the payment
-        (decided,) = stores.orders.payments(state.order_id)
+        (decided,) = stores.records.of_order(state.order_id)
         assert (decided.decision, decided.applied) == ("pays_order", True)
         # And a second decision is refused on the payment (index 2), leaving the order alone
         with pytest.raises(TransactionConflict) as conflict:
-            stores.orders.apply(state, decide(PaymentDecision.AMOUNT_MISMATCH, applied=False))
+            decide(state, PaymentDecision.AMOUNT_MISMATCH, applied=False)
         assert conflict.value.failed == [2]
         stored = stores.orders.get(state.order_id)
         assert stored is not None and stored.version == state.version
         # And from a stale read both fail: the version check makes it a concurrent change
         stale = replace(state, version=state.version - 1)
         with pytest.raises(ConcurrentModification):
-            stores.orders.apply(stale, decide(PaymentDecision.AMOUNT_MISMATCH, applied=False))
+            decide(stale, PaymentDecision.AMOUNT_MISMATCH, applied=False)
 
     def test_a_later_report_keeps_the_decision_and_what_it_does_not_say(
         self, stores: Stores
     ) -> None:
         # Given a decided card payment
         state = created(stores)
-        stores.orders.record_payment(
+        stores.records.record(
             state.order_id, a_payment(state.order_id, 4900, payment_id="pi_r"), at=AT
         )
-        (payment,) = stores.orders.payments(state.order_id)
+        (payment,) = stores.records.of_order(state.order_id)
         stores.orders.apply(
             state,
-            a_change(
-                also=lambda txn: stores.orders.mark_payment(
+            a_change(),
+            joined=[
+                lambda txn: stores.records.mark_decided(
                     txn, state.order_id, payment, decision=PaymentDecision.PAYS_ORDER, applied=True
                 )
-            ),
+            ],
         )
         # When a refund is reported without a method
         refund = a_payment(
             state.order_id, 4900, payment_id="pi_r", status=PaymentStatus.REFUNDED
         ).model_copy(update={"method": None})
-        assert stores.orders.record_payment(state.order_id, refund, at=AT)
+        assert stores.records.record(state.order_id, refund, at=AT)
         # Then the status moved and the rest stayed
-        (record,) = stores.orders.payments(state.order_id)
+        (record,) = stores.records.of_order(state.order_id)
         assert (record.status, record.method) == (PaymentStatus.REFUNDED, "blik")
         assert (record.decision, record.applied) == ("pays_order", True)
         assert record.last_event_id == refund.provider_event_id
@@ -364,26 +374,26 @@ class StoreContract:
             a_payment(None, 2, payment_id="sp_a", shopify_order="1"),
             a_payment(order_id, 3, payment_id="pi_a"),
         ):
-            stores.orders.record_payment(order_id, report, at=AT)
-        listed = [(p.provider, p.payment_id) for p in stores.orders.payments(order_id)]
+            stores.records.record(order_id, report, at=AT)
+        listed = [(p.provider, p.payment_id) for p in stores.records.of_order(order_id)]
         assert listed == [("shopify", "sp_a"), ("stripe", "pi_a"), ("stripe", "pi_b")]
-        assert stores.orders.payments(new_id()) == []
+        assert stores.records.of_order(new_id()) == []
 
     # -- waits --------------------------------------------------------------------------------
     def test_a_wait_is_forgotten_only_with_the_token_it_holds(self, stores: Stores) -> None:
         # Given a wait parked twice (a retried step parks a newer token)
         order_id, ttl = new_id(), timedelta(hours=1)
-        assert stores.orders.get_wait(order_id, "payment") is None
-        stores.orders.put_wait(order_id, "payment", "token-1", at=AT, ttl=ttl)
-        stores.orders.put_wait(order_id, "payment", "token-2", at=AT, ttl=ttl)
-        assert stores.orders.get_wait(order_id, "payment") == "token-2"
+        assert stores.tokens.get(order_id, "payment") is None
+        stores.tokens.put(order_id, "payment", "token-1", at=AT, ttl=ttl)
+        stores.tokens.put(order_id, "payment", "token-2", at=AT, ttl=ttl)
+        assert stores.tokens.get(order_id, "payment") == "token-2"
         # When the older token is used to forget it, it stays; with the newer, it goes
-        stores.orders.delete_wait(order_id, "payment", "token-1")
-        assert stores.orders.get_wait(order_id, "payment") == "token-2"
-        stores.orders.delete_wait(order_id, "payment", "token-2")
-        assert stores.orders.get_wait(order_id, "payment") is None
+        stores.tokens.delete(order_id, "payment", "token-1")
+        assert stores.tokens.get(order_id, "payment") == "token-2"
+        stores.tokens.delete(order_id, "payment", "token-2")
+        assert stores.tokens.get(order_id, "payment") is None
         # And forgetting a wait that is not there is fine
-        stores.orders.delete_wait(order_id, "payment", "token-2")
+        stores.tokens.delete(order_id, "payment", "token-2")
 
     # -- parked payments ----------------------------------------------------------------------
     def test_a_parked_payment_is_kept_once_per_provider_event(self, stores: Stores) -> None:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from functions.api.contract import requires, responses
-from functions.api.settings import blobs, cursor_key, table
+from functions.api.settings import blobs, cursor_key, platform
 from shared.kernel.errors import OrderNotFound
 from shared.kernel.time import utc_iso
 from shared.orders.domain import OrderStatus
@@ -24,6 +24,7 @@ from shared.orders.views import (
     order_view,
     read_cursor,
 )
+from shared.orders.wiring import order_store
 from shared.platform.http import HttpResponse, json_response
 
 router = APIGatewayHttpRouter()
@@ -146,7 +147,7 @@ def list_orders(
     created_from_bound, created_to_bound = query.bounds()
     if created_from_bound and created_to_bound and created_from_bound > created_to_bound:
         raise InvalidParameter("created_from", "created_from is after created_to")
-    orders = OrderRepository(table())
+    orders = order_store(platform())
     if query.external_id is not None:
         return json_response(200, {"items": _by_external_id(orders, query), "next_cursor": None})
     start_key = read_cursor(cursor, query.filters(), cursor_key()) if cursor else None
@@ -196,7 +197,7 @@ def _by_external_id(orders: OrderRepository, query: ListOrdersQuery) -> list[dic
 def get_order(
     order_id: Annotated[str, Path(pattern=ORDER_ID_PATTERN, description="e.g. `ord_01M8...`")],
 ) -> HttpResponse:
-    view = order_view(OrderRepository(table()).partition(order_id), blobs())
+    view = order_view(order_store(platform()).partition(order_id), blobs())
     if view is None:
         raise OrderNotFound(order_id)
     return json_response(200, view)

@@ -4,6 +4,7 @@ from shared.platform.blobs import S3Blobs
 from shared.platform.secrets import provider_secret
 from shared.platform.settings import ConfigurationError, Settings
 from shared.platform.table import Table
+from shared.platform.wiring import Platform, on_aws
 
 MIN_CURSOR_KEY_CHARS = 32
 
@@ -12,6 +13,12 @@ class ApiSettings(Settings):
     table_name: str
     documents_bucket: str  # order details too large for an item are read from orders/
     cursor_secret_id: str  # Secrets Manager: {"key": "<random>"}, the cursors' HMAC key
+
+
+def platform() -> Platform:
+    """What the API's stores are built on (it starts no workflows)."""
+    settings = ApiSettings.load()
+    return on_aws(settings.table_name, settings.documents_bucket)
 
 
 def table() -> Table:

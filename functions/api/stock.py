@@ -9,12 +9,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.contract import requires, responses
-from functions.api.settings import table
+from functions.api.settings import platform
 from shared.kernel.sku import Sku
 from shared.platform.clock import utc_now
 from shared.platform.http import HttpResponse, error_response, json_response
 from shared.stock.domain import StockLevel, WarehouseId
-from shared.stock.store import StockRepository
+from shared.stock.wiring import stock_store
 
 router = APIGatewayHttpRouter()
 MAX_ON_HAND = 10_000_000
@@ -81,7 +81,7 @@ def stock_view(sku: str, levels: list[StockLevel]) -> dict[str, object]:
     ),
 )
 def set_stock(sku: SkuPath, body: Annotated[SetStock, Body()]) -> HttpResponse:
-    stock = StockRepository(table())
+    stock = stock_store(platform())
     stock.set_on_hand(sku, body.warehouse, body.on_hand, at=utc_now())
     return json_response(200, stock_view(sku, stock.levels(sku)))
 
@@ -101,7 +101,7 @@ def set_stock(sku: SkuPath, body: Annotated[SetStock, Body()]) -> HttpResponse:
     ),
 )
 def get_stock(sku: SkuPath) -> HttpResponse:
-    levels = StockRepository(table()).levels(sku)
+    levels = stock_store(platform()).levels(sku)
     if not levels:
         return error_response(404, "sku_not_found", f"no stock is recorded for {sku}")
     return json_response(200, stock_view(sku, levels))

@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.orders.reconciliation import Reconciler
-from shared.orders.store import OrderRepository
+from shared.orders.wiring import reconciler
 from shared.platform.observability import logger, metrics
 from shared.platform.settings import Settings
 from shared.platform.table import Table
+from shared.platform.wiring import Platform
 from shared.platform.workflow import StepFunctionsWorkflow
 
 
@@ -30,12 +30,13 @@ SETTINGS = ReconcileSettings
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = ReconcileSettings.load()
-    reconciler = Reconciler(
-        orders=OrderRepository(Table(settings.table_name)),
-        workflow=StepFunctionsWorkflow(settings.state_machine_arn),
-        payment_window_seconds=settings.payment_window_seconds,
+    # Only the hot order items are read (no details), so no documents bucket is needed.
+    platform = Platform(
+        table=Table(settings.table_name),
+        workflows=StepFunctionsWorkflow(settings.state_machine_arn),
     )
-    restarted = reconciler.restart_stuck_orders()
+    restarter = reconciler(platform, payment_window_seconds=settings.payment_window_seconds)
+    restarted = restarter.restart_stuck_orders()
     metrics.add_metric(name="OrdersRestarted", unit=MetricUnit.Count, value=len(restarted))
     if restarted:
         logger.warning("restarted stuck orders", extra={"order_ids": restarted})

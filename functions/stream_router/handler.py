@@ -1,8 +1,9 @@
 """The table's stream -> domain reactions.
 
-Inbox INSERTs (accepted webhooks) go to order intake or the payment reducer; timeline INSERTs
-are the outbox and become domain events on EventBridge. The event source mapping filters
-everything else out before Lambda is invoked (infra/constructs/orders.py).
+Inbox INSERTs (accepted deliveries of any source) go to the reaction of their event's kind
+(reactions.py); timeline INSERTs are the outbox and become domain events on EventBridge. The
+event source mapping filters everything else out before Lambda is invoked
+(infra/constructs/orders.py).
 """
 
 from __future__ import annotations
@@ -19,21 +20,20 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.stream_router.reactions import Contexts, Delivery, react
+from shared.inbox.events import InboundEvent
 from shared.inbox.service import event_of
 from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
 from shared.kernel.errors import DomainError
-from shared.kernel.events import InboundEvent, OrderReceived
-from shared.orders.intake import OrderIntake
-from shared.orders.store import OrderRepository, timeline_entry_of
-from shared.payments.parked import ParkedPayments
-from shared.payments.service import PaymentOutcome, PaymentService
-from shared.platform.blobs import S3Blobs
+from shared.orders.store import timeline_entry_of
+from shared.orders.wiring import order_intake
+from shared.payments.wiring import payment_service
 from shared.platform.clock import utc_now
 from shared.platform.event_bus import EventBridgePublisher
 from shared.platform.observability import logger, metrics
 from shared.platform.settings import ConfigurationError, Settings
-from shared.platform.table import Item, Table, from_item
-from shared.platform.workflow import StepFunctionsWorkflow
+from shared.platform.table import Item, from_item
+from shared.platform.wiring import on_aws
 from shared.registry import adapter_for
 
 
@@ -46,30 +46,29 @@ class StreamRouterSettings(Settings):
     accept_test_payments: bool = False
 
 
-class Reactions:
+class Router:
+    """The router's wiring: the contexts' services, built once per warm container."""
+
     def __init__(self, settings: StreamRouterSettings) -> None:
-        table = Table(settings.table_name)
-        self.blobs = S3Blobs(settings.documents_bucket)
-        orders = OrderRepository(table, blobs=self.blobs)
-        workflow = StepFunctionsWorkflow(settings.state_machine_arn)
-        self.payments = PaymentService(
-            orders=orders,
-            workflow=workflow,
-            parked=ParkedPayments(table),
-            accept_test_payments=settings.accept_test_payments,
+        platform = on_aws(
+            settings.table_name, settings.documents_bucket, settings.state_machine_arn
         )
-        self.intake = OrderIntake(
-            orders=orders,
-            workflow=workflow,
-            payments=self.payments,
-            payment_window_seconds=settings.payment_window_seconds,
+        payments = payment_service(platform, accept_test_payments=settings.accept_test_payments)
+        self.blobs = platform.blobs
+        self.inbox = InboxRepository(platform.table)
+        self.contexts = Contexts(
+            intake=order_intake(
+                platform, payments, payment_window_seconds=settings.payment_window_seconds
+            ),
+            payments=payments,
+            inbox=self.inbox,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
-        self.inbox = InboxRepository(Table(settings.table_name))
 
     def event_of(self, image: Item) -> InboundEvent:
         if "envelope" in image or "envelope_zlib" in image:
             return envelope_of(image).event
+        assert self.blobs is not None
         raw = raw_body_of(image, self.blobs.get)
         if raw is None:
             raise ValueError("inbox item has no raw body")
@@ -77,22 +76,7 @@ class Reactions:
 
     def on_inbox(self, image: Item) -> None:
         event = self.event_of(image)
-        actor = f"{image['source']} webhook {image['event_id']}"
-        order_id: str | None
-        if isinstance(event, OrderReceived):
-            order_id = self.intake.receive(event.order, actor=actor, event_id=image["event_id"])
-        else:
-            report = self.payments.report(event.payment, actor=actor)
-            order_id = report.order_id
-            if report.outcome is PaymentOutcome.UNKNOWN_ORDER:
-                # Kept (parked) and listed where operators look for failed deliveries.
-                self.inbox.record_failure(
-                    image["source"],
-                    image["event_id"],
-                    f"the payment names order {order_id}, which does not exist",
-                    at=utc_now(),
-                    kind="unknown_order",
-                )
+        order_id = react(self.contexts, event, Delivery(image["source"], image["event_id"]))
         metrics.add_metric(name=f"Inbox_{event.kind}", unit=MetricUnit.Count, value=1)
         logger.info(
             "inbox event processed",
@@ -106,8 +90,8 @@ class Reactions:
 
 
 @lru_cache(maxsize=4)
-def reactions(settings: StreamRouterSettings) -> Reactions:
-    return Reactions(settings)
+def router(settings: StreamRouterSettings) -> Router:
+    return Router(settings)
 
 
 def handle_record(record: DynamoDBRecord) -> None:
@@ -115,7 +99,7 @@ def handle_record(record: DynamoDBRecord) -> None:
     if raw.get("eventName") != "INSERT":
         return
     image = from_item(raw["dynamodb"]["NewImage"])
-    react = reactions(StreamRouterSettings.load())
+    react = router(StreamRouterSettings.load())
     if image["SK"] == "INBOX" and image.get("status") == "accepted":
         try:
             react.on_inbox(image)

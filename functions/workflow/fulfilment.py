@@ -14,15 +14,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.fulfilment.service import FulfilmentService
-from shared.orders.store import OrderRepository
-from shared.payments.parked import ParkedPayments
-from shared.payments.service import PaymentService
-from shared.platform.blobs import S3Blobs
+from shared.fulfilment.wiring import fulfilment_service
+from shared.payments.wiring import payment_service
 from shared.platform.observability import logger, metrics
 from shared.platform.settings import Settings
-from shared.platform.table import Table
-from shared.platform.workflow import StepFunctionsWorkflow
-from shared.stock.store import StockRepository
+from shared.platform.wiring import on_aws
 
 
 class FulfilmentSettings(Settings):
@@ -38,15 +34,9 @@ class UnknownTask(ValueError):
 
 @lru_cache(maxsize=4)
 def service(settings: FulfilmentSettings) -> FulfilmentService:
-    table = Table(settings.table_name)
-    orders = OrderRepository(table, blobs=S3Blobs(settings.documents_bucket))
-    payments = PaymentService(
-        orders=orders,
-        workflow=StepFunctionsWorkflow(settings.state_machine_arn),
-        parked=ParkedPayments(table),
-        accept_test_payments=settings.accept_test_payments,
-    )
-    return FulfilmentService(orders=orders, stock=StockRepository(table), payments=payments)
+    platform = on_aws(settings.table_name, settings.documents_bucket, settings.state_machine_arn)
+    payments = payment_service(platform, accept_test_payments=settings.accept_test_payments)
+    return fulfilment_service(platform, payments)
 
 
 def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict[str, Any]:

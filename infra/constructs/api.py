@@ -15,7 +15,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.config import StageConfig
-from infra.constructs.ingress import Ingress, construct_name
+from infra.constructs.ingress import Ingress
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import RETENTION, PythonFunction
@@ -95,7 +95,7 @@ class HttpApi(Construct):
                 path=provider.path,
                 methods=[apigwv2.HttpMethod.POST],
                 integration=HttpLambdaIntegration(
-                    f"{construct_name(provider)}WebhookIntegration",
+                    f"{provider.construct_name}WebhookIntegration",
                     ingress.webhooks[provider.name].function,
                 ),
             )

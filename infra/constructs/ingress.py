@@ -1,6 +1,13 @@
-"""Ingestion, derived from the provider registry (shared/registry.py): for every provider its
-secret, and for a webhook provider its own function (PROVIDER=<name>) with its own role that
-reads only that secret and writes only that provider's inbox items, and an alarm on its errors.
+"""Ingestion, derived from the provider registry (shared/registry.py). For every provider its
+secret (`<stack>/<name>`), and by how it delivers:
+
+- webhook: its own function (PROVIDER=<name>) behind its HTTP API route (infra/constructs/api.py);
+- poll: an EventBridge schedule running its own poller function, retried, then dead-lettered;
+- queue: an SQS queue it sends to (SSL only, SQS-managed encryption, a dead-letter queue) and
+  its own consumer function, fed in batches with partial batch failures.
+
+Each function's role writes only its provider's inbox items (INBOX#<name>#*; a poller also reads
+and writes its own cursor item) and reads only its own secret; each has an alarm on its errors.
 """
 
 from __future__ import annotations
@@ -8,7 +15,12 @@ from __future__ import annotations
 import json
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StageConfig
@@ -17,14 +29,15 @@ from infra.constructs.storage import Storage
 from infra.lambda_factory import PythonFunction
 from infra.nag import acknowledge
 from shared import registry
-from shared.registry import Provider
+from shared.inbox.cursors import cursor_pk
+from shared.inbox.store import inbox_pk
+from shared.registry import Poll, Provider, Queue, Webhook
 
 WEBHOOK_HANDLER = "functions.webhooks.handler.lambda_handler"
-
-
-def construct_name(provider: Provider) -> str:
-    """'shopify' -> 'Shopify', 'przelewy24' -> 'Przelewy24' (CloudFormation logical ids)."""
-    return "".join(part.capitalize() for part in provider.name.replace("-", "_").split("_"))
+POLL_HANDLER = "functions.pollers.poll.lambda_handler"
+QUEUE_HANDLER = "functions.queues.handler.lambda_handler"
+# A message older than this is waiting on a consumer that fails or is throttled.
+QUEUE_AGE_ALARM_SECONDS = 15 * 60
 
 
 class Ingress(Construct):
@@ -38,69 +51,178 @@ class Ingress(Construct):
         monitoring: Monitoring,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack_name = Stack.of(self).stack_name
+        self._config = config
+        self._storage = storage
+        self._monitoring = monitoring
         self.secrets: dict[str, secretsmanager.Secret] = {}
         self.webhooks: dict[str, PythonFunction] = {}
+        self.pollers: dict[str, PythonFunction] = {}
+        self.queues: dict[str, sqs.Queue] = {}
+        self.consumers: dict[str, PythonFunction] = {}
         for provider in registry.providers():
-            name = construct_name(provider)
-            secret = secretsmanager.Secret(
-                self,
-                f"{name}Secret",
-                secret_name=f"{stack_name}/{provider.name}",
-                description=f"{provider.title}: set "
-                + ", ".join(f.name for f in provider.secrets)
-                + " after deploy",
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    secret_string_template=json.dumps({f.name: "" for f in provider.secrets}),
-                    generate_string_key="unused",
-                ),
-            )
-            acknowledge(secret, "SMG4")
-            self.secrets[provider.name] = secret
-            if provider.path is not None:
-                self.webhooks[provider.name] = self._webhook(
-                    provider=provider,
-                    name=name,
-                    secret=secret,
-                    config=config,
-                    storage=storage,
-                    monitoring=monitoring,
-                )
+            secret = self.secrets[provider.name] = self._secret(provider)
+            if isinstance(provider.ingress, Webhook):
+                self.webhooks[provider.name] = self._webhook(provider, secret)
+            elif isinstance(provider.ingress, Poll):
+                self.pollers[provider.name] = self._poller(provider, provider.ingress, secret)
+            elif isinstance(provider.ingress, Queue):
+                queue, consumer = self._queue(provider, provider.ingress)
+                self.queues[provider.name], self.consumers[provider.name] = queue, consumer
 
-    def _webhook(
+    def _secret(self, provider: Provider) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            f"{provider.construct_name}Secret",
+            secret_name=f"{Stack.of(self).stack_name}/{provider.name}",
+            description=f"{provider.title}: set "
+            + (", ".join(f.name for f in provider.secrets) or "nothing yet")
+            + " after deploy",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({f.name: "" for f in provider.secrets}),
+                generate_string_key="unused",
+            ),
+        )
+        acknowledge(secret, "SMG4")
+        return secret
+
+    def _function(
         self,
-        *,
         provider: Provider,
-        name: str,
-        secret: secretsmanager.Secret,
-        config: StageConfig,
-        storage: Storage,
-        monitoring: Monitoring,
+        suffix: str,
+        *,
+        handler: str,
+        description: str,
+        on_failure: str,
+        secret: secretsmanager.Secret | None = None,
+        memory_mb: int = 512,
+        timeout: Duration | None = None,
     ) -> PythonFunction:
+        """A provider's ingress function: it may record deliveries of its own provider only,
+        and read its own secret (when it needs one)."""
+        environment = {"PROVIDER": provider.name}
+        if secret is not None:
+            environment["SECRET_ID"] = secret.secret_arn
         function = PythonFunction(
             self,
-            f"{name}Webhook",
-            handler=WEBHOOK_HANDLER,
-            description=f"POST {provider.path}: verify, map, store once in the inbox",
-            config=config,
+            f"{provider.construct_name}{suffix}",
+            handler=handler,
+            description=description,
+            config=self._config,
             environment={
-                "PROVIDER": provider.name,
-                "SECRET_ID": secret.secret_arn,
-                "TABLE_NAME": storage.table.table_name,
-                "DOCUMENTS_BUCKET": storage.documents.bucket_name,
+                **environment,
+                "TABLE_NAME": self._storage.table.table_name,
+                "DOCUMENTS_BUCKET": self._storage.documents.bucket_name,
             },
+            memory_mb=memory_mb,
+            timeout=timeout,
         )
-        # The inbox write is the only table access a webhook needs, and only to the inbox
-        # items of its own provider.
-        storage.grant_items(
-            function.function, "PutItem", leading_keys=(f"INBOX#{provider.name}#*",)
+        # The inbox write is the only table write an ingress function makes, and only to the
+        # inbox items of its own provider (even a subverted function cannot write an order).
+        self._storage.grant_items(
+            function.function, "PutItem", leading_keys=(inbox_pk(provider.name, "*"),)
         )
-        storage.grant_inbox_blobs(function.function)
-        secret.grant_read(function.function)
-        monitoring.alarm(
-            f"{name}WebhookErrors",
+        self._storage.grant_inbox_blobs(function.function)
+        if secret is not None:
+            secret.grant_read(function.function)
+        self._monitoring.alarm(
+            f"{provider.construct_name}{suffix}Errors",
             function.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-            description=f"The {provider.title} webhook failed (5xx): deliveries are being "
-            "retried by the provider; look at its logs.",
+            description=f"The {provider.title} {suffix} function failed: {on_failure}; "
+            "look at its logs.",
         )
         return function
+
+    def _webhook(self, provider: Provider, secret: secretsmanager.Secret) -> PythonFunction:
+        return self._function(
+            provider,
+            "Webhook",
+            handler=WEBHOOK_HANDLER,
+            description=f"POST {provider.path}: verify, map, store once in the inbox",
+            on_failure="(5xx) deliveries are being retried by the provider",
+            secret=secret,
+        )
+
+    def _poller(
+        self, provider: Provider, schedule: Poll, secret: secretsmanager.Secret
+    ) -> PythonFunction:
+        name = provider.construct_name
+        function = self._function(
+            provider,
+            "Poller",
+            handler=POLL_HANDLER,
+            description=f"Every {schedule.every_minutes} min: pull {provider.title} into the inbox",
+            on_failure="the next scheduled run resumes from the stored cursor",
+            secret=secret,
+            memory_mb=256,
+            timeout=Duration.seconds(60),
+        )
+        # Where the next run resumes: its own cursor item, read and advanced by it alone.
+        self._storage.grant_items(
+            function.function, "GetItem", "PutItem", leading_keys=(cursor_pk(provider.name),)
+        )
+        dead_letters = self._monitoring.dead_letter_queue(
+            f"{name}PollDLQ", purpose=f"the {provider.title} poll schedule"
+        )
+        events.Rule(
+            self,
+            f"{name}PollSchedule",
+            description=f"orderhub: pull {provider.title} every {schedule.every_minutes} min",
+            schedule=events.Schedule.rate(Duration.minutes(schedule.every_minutes)),
+            targets=[
+                targets.LambdaFunction(
+                    function.function,
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=2,
+                    # Older than one period, a run is superseded by the next one anyway.
+                    max_event_age=Duration.minutes(schedule.every_minutes),
+                )
+            ],
+        )
+        return function
+
+    def _queue(self, provider: Provider, spec: Queue) -> tuple[sqs.Queue, PythonFunction]:
+        name = provider.construct_name
+        dead_letters = self._monitoring.dead_letter_queue(
+            f"{name}QueueDLQ", purpose=f"the {provider.title} notifications queue"
+        )
+        queue = sqs.Queue(
+            self,
+            f"{name}Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=spec.max_receive_count, queue=dead_letters
+            ),
+        )
+        # The queue's policy is the notifications' authenticity: only the provider's account
+        # (and this one's own principals) may send to it.
+        for account in spec.sender_accounts:
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.AccountPrincipal(account)],
+                    actions=["sqs:SendMessage", "sqs:GetQueueAttributes"],
+                    resources=[queue.queue_arn],
+                )
+            )
+        consumer = self._function(
+            provider,
+            "QueueConsumer",
+            handler=QUEUE_HANDLER,
+            description=f"SQS: {provider.title} notifications -> the inbox, once each",
+            on_failure="its messages are retried, then dead-lettered",
+        )
+        consumer.function.add_event_source(
+            sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self._monitoring.alarm(
+            f"{name}QueueAge",
+            queue.metric_approximate_age_of_oldest_message(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            description=f"{provider.title} notifications have waited over "
+            f"{QUEUE_AGE_ALARM_SECONDS // 60} min: the consumer is failing or throttled.",
+            threshold=QUEUE_AGE_ALARM_SECONDS,
+        )
+        return queue, consumer

@@ -14,6 +14,7 @@ import time
 from infra.local.stack import EmbeddedStack
 from infra.local.synth import synth_template
 from shared import registry
+from shared.registry import Poll, Provider, Queue
 
 
 def print_stack_errors() -> logging.Handler:
@@ -59,8 +60,7 @@ def banner(stack: EmbeddedStack, seconds: float) -> str:
     ]
     for provider in registry.providers():
         lines.append(f"  {provider.title} ({provider.kind.value})")
-        if provider.path is not None:
-            lines.append(f"    POST {stack.url}{provider.path}")
+        lines += [f"    {line}" for line in ingress_lines(stack, provider)]
         seeded = stack.provider_secrets.get(provider.name, {})
         for field in provider.secrets:
             value = seeded.get(field.name) or f"(unset: {field.description})"
@@ -85,6 +85,24 @@ def banner(stack: EmbeddedStack, seconds: float) -> str:
         "Ctrl-C stops.",
     ]
     return "\n".join(lines)
+
+
+def ingress_lines(stack: EmbeddedStack, provider: Provider) -> list[str]:
+    """Where the provider's deliveries come in, locally, and how to send one yourself."""
+    if isinstance(provider.ingress, Poll):
+        return [
+            f"polled every {provider.ingress.every_minutes} min by rule "
+            f"{stack.poll_schedule(provider.name)} (its API: the {provider.ingress.base_url_field} "
+            "below)"
+        ]
+    if isinstance(provider.ingress, Queue):
+        url = stack.queue_url(provider.name)
+        return [
+            f"SQS queue {url}",
+            f"aws --endpoint-url {stack.endpoint} sqs send-message --queue-url {url} "
+            "--message-body '<notification JSON>'",
+        ]
+    return [f"POST {stack.url}{provider.path}"]
 
 
 def main(argv: list[str] | None = None) -> int:

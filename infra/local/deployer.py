@@ -45,6 +45,16 @@ class StreamMapping:
 
 
 @dataclass
+class QueueMapping:
+    """An SQS event source mapping, run by infra/local/queues.py as Lambda's poller runs it."""
+
+    function_name: str
+    queue_arn: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+@dataclass
 class ScheduledTarget:
     arn: str
     input: str | None
@@ -63,6 +73,7 @@ class Schedule:
 class Deployment:
     physical: dict[str, Physical] = field(default_factory=dict)
     stream_mappings: list[StreamMapping] = field(default_factory=list)
+    queue_mappings: list[QueueMapping] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function name
     secrets: dict[str, str] = field(default_factory=dict)  # secret name -> ARN
@@ -285,8 +296,20 @@ class Deployer:
         return Physical(ref=arn, attributes={"Arn": arn, "Name": name})
 
     def _event_source_mapping(self, logical: str, props: dict[str, Any]) -> Physical:
-        # Not created in moto: moto would invoke synchronously inside PutItem, one record at a
-        # time, ignoring batching, filters, partial failures, retries and the DLQ.
+        # Not created in moto: moto would invoke synchronously inside PutItem (or SendMessage),
+        # one record at a time, ignoring batching, filters, partial failures, retries and the
+        # DLQ. The embedded stack's pollers run them instead (streams.py, queues.py).
+        if ":sqs:" in props["EventSourceArn"]:
+            self.deployment.queue_mappings.append(
+                QueueMapping(
+                    function_name=props["FunctionName"],
+                    queue_arn=props["EventSourceArn"],
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
+                )
+            )
+            return Physical(ref=logical, attributes={"Id": logical})
         self.deployment.stream_mappings.append(
             StreamMapping(
                 function_name=props["FunctionName"],

@@ -277,15 +277,15 @@ def _per_thread_router_state(patches: list[Any]) -> None:
 
 def _mark_foreground_requests(patches: list[Any]) -> None:
     """Tag the AWS requests made while a foreground invocation runs on this thread. The hook
-    goes on boto3's default session, which the functions' clients are built from (clients copy
-    its hooks when created: install this before the first function runs)."""
-    import boto3
+    goes on the botocore session the functions' clients are built from (shared/platform/aws.py;
+    clients copy its hooks when created: install this before the first function runs)."""
+    from shared.platform import aws
 
     def tag(request: Any, **_: Any) -> None:
         if getattr(_foreground, "active", False):
             request.headers[FOREGROUND_HEADER] = "1"
 
-    events = boto3._get_default_session().events
+    events = aws.session()
     unique_id = "orderhub-local-foreground"
     events.register("before-send", tag, unique_id=unique_id)
     patches.append(_Undo(lambda: events.unregister("before-send", unique_id=unique_id)))

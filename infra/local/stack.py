@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import threading
@@ -18,11 +19,13 @@ from infra.local.deployer import Deployer, Deployment
 from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
 from infra.local.lambda_runtime import FOREGROUND_HEADER, InProcessLambdas
+from infra.local.queues import QueuePoller
 from infra.local.scheduler import LocalClock, Scheduler
 from infra.local.seed import DEMO_CATALOGUE, Seeded, seed
 from infra.local.streams import StreamPoller
 from infra.local.template import resources_of_type
 from shared import registry
+from shared.registry import Poll
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
@@ -305,7 +308,10 @@ class EmbeddedStack:
         self.runtime: InProcessLambdas | None = None
         self.deployment: Deployment | None = None
         self.poller: StreamPoller | None = None
+        self.queues: QueuePoller | None = None
         self.scheduler: Scheduler | None = None
+        # Poll providers' simulators: the provider APIs their pollers call, served locally.
+        self._api_simulators: dict[str, Any] = {}
         self.gateway: HttpGateway | None = None
         self.seeded: Seeded | None = None
         self.session: Any = None
@@ -391,12 +397,20 @@ class EmbeddedStack:
             provider_secrets=self._provider_secrets,
             catalogue=self._catalogue,
         )
+        self._serve_provider_apis()
         self.poller = StreamPoller(
             self.deployment.stream_mappings,
             self.session,
             endpoint=self.endpoint,
             region=REGION,
             report=self.errors.reporter("stream-poller"),
+        )
+        self.queues = QueuePoller(
+            self.deployment.queue_mappings,
+            self.session,
+            endpoint=self.endpoint,
+            region=REGION,
+            report=self.errors.reporter("queue-poller"),
         )
         self.scheduler = Scheduler(
             self.deployment.schedules,
@@ -409,6 +423,7 @@ class EmbeddedStack:
         )
         if self._background:
             self.poller.start()
+            self.queues.start()
             self.scheduler.start()
         else:
             for state in self.poller.states:
@@ -436,6 +451,26 @@ class EmbeddedStack:
         self._heap.start()
         return self
 
+    def _serve_provider_apis(self) -> None:
+        """Each poll provider's poller calls its provider's API: serve that API's simulator
+        here and point the provider's secret at it, unless the developer named a sandbox of
+        their own (the secret's base URL field set from its environment variable)."""
+        assert self.seeded is not None
+        assert self.deployment is not None
+        secrets = self.client("secretsmanager")
+        for provider in registry.poll_providers():
+            assert isinstance(provider.ingress, Poll)
+            document = self.seeded.provider_secrets[provider.name]
+            simulator = provider.simulator_class().from_secret(document)
+            url = simulator.start()
+            self._api_simulators[provider.name] = simulator
+            if not document.get(provider.ingress.base_url_field):
+                document[provider.ingress.base_url_field] = url
+                secrets.put_secret_value(
+                    SecretId=self.deployment.secrets[f"{self.stack_name}/{provider.name}"],
+                    SecretString=json.dumps(document),
+                )
+
     def _scale_out_webhooks(self, routes: list[Any]) -> None:
         """Webhook functions get several execution environments (module copies); every other
         function one, so their invocations run one at a time as in one warm container."""
@@ -462,9 +497,12 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         self._heap.stop()
-        for part in (self.gateway, self.scheduler, self.poller):
+        for part in (self.gateway, self.scheduler, self.queues, self.poller):
             if part is not None:
                 part.stop()
+        for simulator in self._api_simulators.values():
+            simulator.stop()
+        self._api_simulators.clear()
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -537,20 +575,39 @@ class EmbeddedStack:
         return self.seeded.provider_secrets
 
     def simulator(self, provider: str) -> Any:
-        """The provider's simulator, signing with this stack's secret for it."""
+        """The provider's simulator, signing with this stack's secret for it; for a poll
+        provider, the one serving the API its poller calls."""
+        if provider in self._api_simulators:
+            return self._api_simulators[provider]
         entry = registry.provider(provider)
         return entry.simulator_class().from_secret(self.provider_secrets[provider])
+
+    def queue_url(self, provider: str) -> str:
+        """The SQS queue a queue provider sends to (the stack's `<Name>QueueUrl` output)."""
+        return str(self.outputs[f"{registry.provider(provider).construct_name}QueueUrl"])
+
+    def poll_schedule(self, provider: str) -> str:
+        """The name of the EventBridge rule that runs a poll provider's poller."""
+        assert self.deployment is not None
+        logical = f"{registry.provider(provider).construct_name}PollSchedule"
+        for schedule in self.deployment.schedules:
+            if schedule.rule_name.startswith(f"Ingress{logical}"):
+                return schedule.rule_name
+        raise KeyError(f"{provider} has no poll schedule")
 
     def webhook_paths(self) -> list[str]:
         assert self.gateway is not None
         return [r.path for r in self.gateway.routes if r.path.startswith("/webhooks/")]
 
     def dead_letter_depths(self) -> dict[str, int]:
+        """Messages in each dead-letter queue (a queue providers send to is not one: it has a
+        redrive policy of its own)."""
         sqs = self.client("sqs")
         depths = {}
         for url in sqs.list_queues().get("QueueUrls", []):
             attributes = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "RedrivePolicy"]
             )["Attributes"]
-            depths[url.rsplit("/", 1)[-1]] = int(attributes["ApproximateNumberOfMessages"])
+            if "RedrivePolicy" not in attributes:
+                depths[url.rsplit("/", 1)[-1]] = int(attributes["ApproximateNumberOfMessages"])
         return depths

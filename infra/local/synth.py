@@ -34,14 +34,33 @@ _SHAPING = ("infra/**/*.py", "shared/**/*.py", "cdk.json", "uv.lock")
 
 def _fingerprint(context: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
-    digest.update(os.environ.get(EXTRA_PROVIDERS_ENV, "").encode())
-    for pattern in _SHAPING:
-        for path in sorted(ROOT.glob(pattern)):
-            if "local" in path.relative_to(ROOT).parts:
-                continue  # the embedded stack's own code does not shape the template
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
+    extras = os.environ.get(EXTRA_PROVIDERS_ENV, "")
+    digest.update(extras.encode())
+    for path in [*_shaping_files(), *_extra_provider_files(extras)]:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
+
+
+def _shaping_files() -> list[Path]:
+    return [
+        path
+        for pattern in _SHAPING
+        for path in sorted(ROOT.glob(pattern))
+        # the embedded stack's own code does not shape the template
+        if "local" not in path.relative_to(ROOT).parts
+    ]
+
+
+def _extra_provider_files(references: str) -> list[Path]:
+    """The packages that define the extra providers' entries (their names, secrets and
+    ingress kinds are the template's): "tests.fictional.acme:PROVIDERS" -> its .py files."""
+    files: list[Path] = []
+    for reference in filter(None, (r.strip() for r in references.split(","))):
+        package = ROOT.joinpath(*reference.partition(":")[0].split("."))
+        folder = package if package.is_dir() else package.parent
+        files += sorted(path for path in folder.rglob("*.py") if path.is_relative_to(ROOT))
+    return files
 
 
 def synth_template(context: dict[str, Any] | None = None, *, fresh: bool = False) -> dict[str, Any]:

@@ -9,21 +9,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.fulfilment.transactions import release_stock, reserve_stock
 from shared.kernel.errors import (
     ConcurrentModification,
     MoneyReceived,
     OrderNotFound,
     StockContention,
 )
-from shared.kernel.events import EventType
 from shared.orders.domain import OrderStatus, ensure_transition
+from shared.orders.events import OrderCancelled, OrderNeedsAttention, OrderReadyToShip
+from shared.orders.ports import OrderStore
 from shared.orders.store import Change, OrderState
-from shared.payments.domain import PaymentStatus
 from shared.payments.service import PAYMENT_WAIT, PaymentService
 from shared.platform.clock import Clock, utc_now
-from shared.platform.table import Transaction, TransactionConflict
-from shared.ports import OrderStore, StockStore
+from shared.platform.table import TransactionConflict
+from shared.platform.workflow import TaskTokenStore
 from shared.stock.domain import Allocation, Shortage, allocate
+from shared.stock.events import OrderBackordered, StockReleased, StockReserved
+from shared.stock.ports import StockStore
 
 MAX_ATTEMPTS = 5
 # A DynamoDB transaction holds at most 100 actions: two per SKU (stock + reservation), the
@@ -49,6 +52,7 @@ class Compensation(StrEnum):
 class FulfilmentService:
     orders: OrderStore
     stock: StockStore
+    tokens: TaskTokenStore
     payments: PaymentService
     now: Clock = utc_now
 
@@ -96,11 +100,10 @@ class FulfilmentService:
         self.orders.apply(
             state,
             Change(
-                event=EventType.ORDER_BACKORDERED,
+                event=OrderBackordered(reason=reason, shortages=shortages),
                 to_status=OrderStatus.BACKORDERED,
                 actor=ACTOR,
                 at=self.now(),
-                detail={"reason": reason, "shortages": [s.model_dump() for s in shortages]},
                 set_fields={"status_reason": reason},
             ),
         )
@@ -112,22 +115,20 @@ class FulfilmentService:
         )
         at = self.now()
 
-        def reserve_all(txn: Transaction) -> None:
-            for allocation in allocations:
-                self.stock.reserve(txn, state.order_id, allocation, at=at)
-
-        self.orders.apply(
+        reserve_stock(
+            self.orders,
+            self.stock,
             state,
             Change(
-                event=EventType.STOCK_RESERVED,
-                then=() if state.payment_required else (EventType.ORDER_READY_TO_SHIP,),
+                event=StockReserved(reservations=allocations),
+                then=() if state.payment_required else (OrderReadyToShip(),),
                 to_status=target,
                 actor=ACTOR,
                 at=at,
-                detail={"reservations": [a.model_dump() for a in allocations]},
                 set_fields={"reservations": [a.model_dump() for a in allocations]},
-                also=reserve_all,
             ),
+            allocations,
+            at=at,
         )
         return target
 
@@ -137,7 +138,7 @@ class FulfilmentService:
         Everything after the token is parked reads the order afresh: a payment landing between
         an earlier read and the park would otherwise be missed by both paths."""
         self._load(order_id)
-        self.orders.put_wait(
+        self.tokens.put(
             order_id,
             PAYMENT_WAIT,
             task_token,
@@ -154,7 +155,7 @@ class FulfilmentService:
                 self.orders.apply(
                     state,
                     Change(
-                        event=EventType.ORDER_READY_TO_SHIP,
+                        event=OrderReadyToShip(),
                         to_status=OrderStatus.READY_TO_SHIP,
                         actor=ACTOR,
                         at=self.now(),
@@ -198,17 +199,17 @@ class FulfilmentService:
             # amount that did not match): nothing is undone; a person ships or refunds.
             attention = f"{reason}_money_received" if state.status in _UNDOABLE else reason
             if state.attention != attention:
-                detail: dict[str, object] = {"reason": reason}
-                if state.status in _UNDOABLE:
-                    detail["money_received"] = True
-                    detail["refund_needed_if_not_shipped"] = True
+                money_received = state.status in _UNDOABLE
                 self.orders.apply(
                     state,
                     Change(
-                        event=EventType.ORDER_NEEDS_ATTENTION,
+                        event=OrderNeedsAttention(
+                            reason=reason,
+                            money_received=money_received,
+                            refund_needed_if_not_shipped=money_received,
+                        ),
                         actor=ACTOR,
                         at=self.now(),
-                        detail=detail,
                         set_fields={"attention": attention},
                     ),
                 )
@@ -223,13 +224,7 @@ class FulfilmentService:
         settled = self.payments.settle(state.order_id, actor=ACTOR) or state
         if settled.status is not OrderStatus.AWAITING_PAYMENT:
             return settled
-        succeeded = [
-            p
-            for p in self.orders.payments(state.order_id)
-            if p.status is PaymentStatus.SUCCEEDED and p.amount.amount > 0
-        ]
-        in_flight = not succeeded or any(p.decision is None for p in succeeded)
-        if in_flight and self._flagged_recently(settled):
+        if self.payments.money_in_flight(state.order_id) and self._flagged_recently(settled):
             raise ConcurrentModification(f"a payment for {state.order_id} is being recorded")
         # Decided without paying it (another amount), or flagged long ago and never recorded
         # (its webhook's processing is failing): a person looks, nothing is undone.
@@ -245,27 +240,26 @@ class FulfilmentService:
 
     def _cancel(self, state: OrderState, reason: str) -> None:
         at = self.now()
-        held = [a.model_dump() for a in state.reservations]
+        held = list(state.reservations)
+        cancelled = OrderCancelled(reason=reason)
 
-        def release_all(txn: Transaction) -> None:
-            for allocation in state.reservations:
-                self.stock.release(txn, state.order_id, allocation, at=at)
-
-        self.orders.apply(
+        release_stock(
+            self.orders,
+            self.stock,
             state,
             Change(
-                event=EventType.STOCK_RELEASED if held else EventType.ORDER_CANCELLED,
-                then=(EventType.ORDER_CANCELLED,) if held else (),
+                event=StockReleased(reason=reason, reservations=held) if held else cancelled,
+                then=(cancelled,) if held else (),
                 to_status=OrderStatus.CANCELLED,
                 actor=ACTOR,
                 at=at,
-                detail={"reason": reason, **({"reservations": held} if held else {})},
                 set_fields={"status_reason": reason, "reservations": []},
-                also=release_all,
                 # A payment recorded after we read the order flags it first: we then read
                 # again and take the money-received path instead of cancelling.
                 condition="attribute_not_exists(money_received)",
             ),
+            state.reservations,
+            at=at,
         )
 
     def _with_retries(self, order_id: str, act: Callable[[OrderState], T]) -> T:

@@ -1,15 +1,24 @@
-"""What every inbound webhook adapter provides, and the errors it may raise."""
+"""What every inbound adapter provides (webhook, poller, queue), and the errors it may raise.
+
+Every source ends in the same `parse`: a webhook's request, an item a poller fetched and a
+queue message are each a `WebhookRequest` (headers and the exact bytes), mapped to the same
+`ParsedWebhook` and stored as the same inbox record; the stream router maps it again later with
+the same adapter.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from shared.kernel.events import InboundEvent
+from shared.inbox.events import InboundEvent
+
+if TYPE_CHECKING:
+    import httpx
 
 # A provider's delivery or event id becomes part of a DynamoDB key (2,048 bytes at most):
 # printable ASCII, short. Real ids are UUIDs or "evt_..." strings of a few dozen characters.
@@ -85,14 +94,51 @@ class ParsedWebhook:
     audit_headers: dict[str, str] = field(default_factory=dict)
 
 
-class WebhookAdapter(Protocol):
-    """A provider's webhook contract: `verify` on the raw bytes first, then `parse`."""
+class InboundAdapter(Protocol):
+    """Maps one delivery to its dedupe key and canonical event (MalformedWebhook if it cannot).
+
+    A queue provider's adapter is exactly this: the queue's policy is its authenticity."""
 
     source: str
 
+    def parse(self, request: WebhookRequest) -> ParsedWebhook: ...
+
+
+class WebhookAdapter(InboundAdapter, Protocol):
+    """A provider's webhook contract: `verify` on the raw bytes first, then `parse`."""
+
     def verify(self, request: WebhookRequest, secrets: Mapping[str, Any]) -> None: ...
 
-    def parse(self, request: WebhookRequest) -> ParsedWebhook: ...
+
+@dataclass(frozen=True)
+class Delivery:
+    """One item a poller fetched: the provider's own id and topic, the item's bytes as the
+    provider sent them, and headers kept for audit (what `parse` reads besides the body)."""
+
+    event_id: str
+    topic: str
+    raw_body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One page from the provider. `cursor`: where the next poll starts (None: where this one
+    did); `more`: the provider has more now, so the same run fetches the next page."""
+
+    deliveries: tuple[Delivery, ...]
+    cursor: str | None
+    more: bool = False
+
+
+class Poller(InboundAdapter, Protocol):
+    """A pull provider's contract: fetch what is new since `cursor` with the provider's
+    credentials (`secrets`) over `http`; each delivery is then `parse`d like a webhook.
+    HTTP failures raise (the run is retried; the cursor has not moved)."""
+
+    def poll(
+        self, secrets: Mapping[str, Any], cursor: str | None, http: httpx.Client
+    ) -> PollResult: ...
 
 
 def validation_message(error: ValidationError) -> str:

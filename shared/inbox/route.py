@@ -22,12 +22,11 @@ from shared import registry
 from shared.inbox.contract import Headers, WebhookAdapter, WebhookRejected, WebhookRequest
 from shared.inbox.service import Receipt, authenticate, record
 from shared.inbox.store import InboxRepository
-from shared.platform import aws
+from shared.inbox.wiring import inbox_repository
 from shared.platform.clock import utc_now
 from shared.platform.observability import logger, metrics
 from shared.platform.secrets import provider_secret
 from shared.platform.settings import Settings
-from shared.platform.table import Table
 from shared.registry import Provider
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -76,7 +75,6 @@ class WebhookRoute:
         self.provider = provider
         self.path = provider.path
         self.adapter = adapter
-        self._inboxes: dict[WebhookSettings, InboxRepository] = {}
 
     def handle(
         self, event: dict[str, Any], settings: WebhookSettings | None = None
@@ -125,10 +123,9 @@ class WebhookRoute:
         return response(200, {"status": receipt.receipt.value, "event_id": receipt.event_id})
 
     def inbox(self, current: WebhookSettings) -> InboxRepository:
-        found = self._inboxes.get(current)
-        if found is None:
-            found = self._inboxes[current] = _inbox(current)
-        return found
+        return inbox_repository(
+            current.table_name, current.documents_bucket, current.inbox_retention_days
+        )
 
 
 _routes: dict[str, WebhookRoute] = {}
@@ -143,14 +140,3 @@ def route_for(provider_name: str | None = None) -> WebhookRoute:
         entry = registry.provider(name)
         found = _routes[name] = WebhookRoute(entry, entry.load_adapter())
     return found
-
-
-def _inbox(settings: WebhookSettings) -> InboxRepository:
-    def write_blob(key: str, data: bytes) -> None:
-        aws.s3().put_object(Bucket=settings.documents_bucket, Key=key, Body=data)
-
-    return InboxRepository(
-        Table(settings.table_name),
-        retention_days=settings.inbox_retention_days,
-        blob_writer=write_blob,
-    )

@@ -1,12 +1,17 @@
-"""Receiving a webhook: verify on the raw body, map to a canonical event, one conditional write.
+"""Receiving a delivery: verify on the raw body, map to a canonical event, one conditional write.
 
 Order matters: size first (never HMAC a huge body), authenticity second (an unsigned request
 learns nothing about our parsing), parsing third, and the single inbox write last. Nothing is
 stored unless all three pass.
+
+Items a poller fetched and queue messages take the same path from `parse` on (`record_fetched`):
+the channel is their authenticity, and one that cannot be mapped is kept as malformed, since
+there is nobody to answer 400.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +21,7 @@ from typing import Any
 from shared.inbox.contract import (
     EventId,
     Headers,
+    InboundAdapter,
     MalformedWebhook,
     PayloadTooLarge,
     ProviderNotConfigured,
@@ -23,8 +29,8 @@ from shared.inbox.contract import (
     WebhookRequest,
     parse_value,
 )
+from shared.inbox.events import InboundEvent
 from shared.inbox.store import BodyTooLargeToStore, InboxEntry, InboxRepository, InboxStatus
-from shared.kernel.events import InboundEvent
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -33,6 +39,7 @@ class Receipt(StrEnum):
     ACCEPTED = "accepted"
     IGNORED = "ignored"
     DUPLICATE = "duplicate"
+    MALFORMED = "malformed"  # fetched or queued, not mappable: kept, not processed
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ def authenticate(
 
 
 def record(
-    adapter: WebhookAdapter, request: WebhookRequest, inbox: InboxRepository
+    adapter: InboundAdapter, request: WebhookRequest, inbox: InboxRepository
 ) -> WebhookReceipt:
     """Map an authenticated request (400 if malformed) and store it once."""
     parsed = adapter.parse(request)
@@ -93,7 +100,50 @@ def record(
     return WebhookReceipt(receipt, parsed.event_id, parsed.topic)
 
 
-def event_of(adapter: WebhookAdapter, item: Mapping[str, Any], raw_body: bytes) -> InboundEvent:
+def record_fetched(
+    adapter: InboundAdapter,
+    request: WebhookRequest,
+    inbox: InboxRepository,
+    *,
+    event_id: str,
+    topic: str,
+) -> WebhookReceipt:
+    """Store an item a poller fetched or a queue handed over, exactly as `record` stores a
+    webhook. One its adapter cannot map (or too large for an item) is stored as malformed under
+    the id its source gave it (`event_id`, e.g. the journal's event id or the SQS message id),
+    with the reason and, when they fit, the bytes: kept for a person, deduplicated like any
+    delivery, never routed. Raising instead would stop the poll at this item forever."""
+    try:
+        return record(adapter, request, inbox)
+    except MalformedWebhook as error:
+        reason, raw_body = str(error), request.raw_body
+    except PayloadTooLarge as error:
+        reason, raw_body = str(error), b""
+    key = storable_id(event_id)
+    stored = inbox.record(
+        InboxEntry(
+            source=adapter.source,
+            event_id=key,
+            topic=topic[:200],
+            received_at=request.received_at,
+            status=InboxStatus.MALFORMED,
+            raw_body=raw_body,
+            ignored_reason=reason[:300],
+            headers=dict(request.headers),
+        )
+    )
+    return WebhookReceipt(Receipt.MALFORMED if stored else Receipt.DUPLICATE, key, topic)
+
+
+def storable_id(candidate: str) -> str:
+    """`candidate` if it can be part of a key, else a digest of it (same id, same key)."""
+    try:
+        return str(parse_value(EventId, candidate, "event id"))
+    except MalformedWebhook:
+        return "sha256-" + hashlib.sha256(candidate.encode()).hexdigest()
+
+
+def event_of(adapter: InboundAdapter, item: Mapping[str, Any], raw_body: bytes) -> InboundEvent:
     """The canonical event of a stored delivery, derived again from the exact bytes received
     (the same mapping the webhook ran before acknowledging, so it cannot fail differently)."""
     request = WebhookRequest(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.kernel.events import InboundEnvelope
+from shared.inbox.events import InboundEnvelope
 from shared.kernel.time import utc_iso
 from shared.platform.table import ConditionFailed, Item, Table
 
@@ -37,6 +37,9 @@ class BodyTooLargeToStore(ValueError):
 class InboxStatus(StrEnum):
     ACCEPTED = "accepted"
     IGNORED = "ignored"
+    # A polled item or queue message its adapter could not map: nobody can be answered 400,
+    # so it is kept (bytes and reason) instead of lost; the stream router never sees it.
+    MALFORMED = "malformed"
 
 
 def inbox_pk(source: str, event_id: str) -> str:

@@ -1,45 +1,26 @@
-"""Events: what webhooks become (inbound) and what orders record and publish (domain events)."""
+"""Domain events: one pydantic model per event, versioned; what an order's timeline records and
+EventBridge publishes.
+
+Each context defines its events (shared/orders/events.py, shared/stock/events.py,
+shared/payments/events.py) as subclasses of DomainEvent; shared/domain_events.py is the
+catalogue that knows them all, renders docs/events.md and a JSON Schema per event, and reads
+stored timeline entries back. The EventBridge `detail` of an event is `detail_model(type)`: the
+envelope every event carries (ids, version, time, status, actor) and the event's own fields.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny, create_model
 
 from shared.kernel.time import utc_iso
-from shared.orders.domain import Order
-from shared.payments.domain import PaymentEvent
-
-
-class OrderReceived(BaseModel):
-    """A channel reports a new order (or a new revision of one)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["order"] = "order"
-    order: Order
-
-
-class PaymentReported(BaseModel):
-    """A payment provider reports a payment's status."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["payment"] = "payment"
-    payment: PaymentEvent
-
-
-InboundEvent = Annotated[OrderReceived | PaymentReported, Field(discriminator="kind")]
-
-
-class InboundEnvelope(BaseModel):
-    """The canonical form of a webhook as the inbox stores it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    event: InboundEvent
 
 
 class EventType(StrEnum):
-    """Domain events: one timeline entry each, published on EventBridge (docs/events.md)."""
+    """Every domain event's name (the EventBridge detail-type): one model each."""
 
     ORDER_RECEIVED = "OrderReceived"
     STOCK_RESERVED = "StockReserved"
@@ -53,7 +34,16 @@ class EventType(StrEnum):
     ORDER_NEEDS_ATTENTION = "OrderNeedsAttention"
 
 
-EVENT_SCHEMA_VERSION = 1
+class DomainEvent(BaseModel):
+    """A fact about an order, as its context decided it. Subclasses set `type`, and `version`
+    when their fields change incompatibly (a consumer reads `schema_version`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ClassVar[EventType]
+    version: ClassVar[int] = 1
+    # When it happens, for docs/events.md (the docstring says what it means).
+    when: ClassVar[str] = ""
 
 
 class TimelineEntry(BaseModel):
@@ -63,11 +53,14 @@ class TimelineEntry(BaseModel):
 
     order_id: str
     version: int = Field(ge=1)
-    type: EventType
     at: AwareDatetime
     actor: str = Field(description="What caused it: a webhook source, a workflow step, a user.")
     status: str = Field(description="The order status after this event.")
-    detail: dict[str, Any] = Field(default_factory=dict)
+    event: SerializeAsAny[DomainEvent]
+
+    @property
+    def type(self) -> EventType:
+        return self.event.type
 
     @property
     def event_id(self) -> str:
@@ -75,15 +68,49 @@ class TimelineEntry(BaseModel):
         return f"{self.order_id}/{self.version}"
 
 
-def domain_event_detail(entry: TimelineEntry) -> dict[str, Any]:
-    """The EventBridge `detail` of a domain event (versioned contract, docs/events.md)."""
-    return {
-        "schema_version": EVENT_SCHEMA_VERSION,
-        "event_id": entry.event_id,
-        "order_id": entry.order_id,
-        "order_version": entry.version,
-        "occurred_at": utc_iso(entry.at),
-        "status": entry.status,
-        "actor": entry.actor,
-        **entry.detail,
+class Envelope(BaseModel):
+    """What every published event's detail carries besides the event's own fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = Field(description="The event model's version.")
+    event_id: str = Field(description="`<order id>/<order version>`: unique and stable.")
+    order_id: str
+    order_version: int = Field(ge=1, description="The order's version after this change.")
+    occurred_at: str = Field(description="UTC ISO 8601, milliseconds.")
+    status: str = Field(description="The order's status after this change.")
+    actor: str = Field(
+        description="What caused it: `shopify webhook <id>`, `stripe webhook <id>`, "
+        "`fulfilment workflow`."
+    )
+
+
+@cache
+def detail_model(event: type[DomainEvent]) -> type[BaseModel]:
+    """The EventBridge detail of one event type: its envelope and its own fields."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in event.model_fields.items()
     }
+    model: type[BaseModel] = create_model(
+        f"{event.type.value}Detail",
+        __base__=Envelope,
+        __doc__=event.__doc__,
+        **fields,
+    )
+    return model
+
+
+def domain_event_detail(entry: TimelineEntry) -> dict[str, Any]:
+    """The EventBridge `detail` of a timeline entry, validated against its detail model."""
+    model = detail_model(type(entry.event))
+    detail = model(
+        schema_version=entry.event.version,
+        event_id=entry.event_id,
+        order_id=entry.order_id,
+        order_version=entry.version,
+        occurred_at=utc_iso(entry.at),
+        status=entry.status,
+        actor=entry.actor,
+        **dict(entry.event),
+    )
+    return detail.model_dump(mode="json")

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from shared.orders.domain import Order
 from shared.orders.ids import new_order_id
+from shared.orders.ports import OrderStore
 from shared.payments.domain import PaymentEvent, PaymentStatus
 from shared.payments.service import PaymentService
 from shared.platform.clock import Clock, utc_now
 from shared.platform.workflow import Workflow
-from shared.ports import OrderStore
 
 
 def workflow_input(order_id: str, payment_window_seconds: int) -> dict[str, object]:

@@ -4,32 +4,31 @@ ORDER#<id> / ORDER          hot fields only (status, version, totals, GSI keys);
 ORDER#<id> / DETAILS        the canonical order as the channel sent it (lines, buyer, delivery)
 ORDER#<id> / EVENT#<ver>    timeline: one per change, written in the change's transaction; its
                             stream INSERT is the outbox that publishes the domain event
-ORDER#<id> / PAYMENT#<p>#<id>  each payment a provider reported, reduced monotonically
-ORDER#<id> / WAIT#<name>    a Step Functions task token the workflow is waiting on
+
+The order's partition also holds items other contexts own: PAYMENT#... (shared/payments/store.py)
+and WAIT#... (shared/platform/workflow.py); an order's view reads them all in one query.
 CHANNEL#<ch>#<ext> / ORDER  the channel key: its conditional put is the order dedupe
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from shared.domain_events import event_from
 from shared.kernel.errors import ConcurrentModification
-from shared.kernel.events import EventType, TimelineEntry
+from shared.kernel.events import DomainEvent, TimelineEntry
 from shared.kernel.money import Money
 from shared.kernel.time import utc_iso
 from shared.orders.domain import Order, OrderStatus, PaymentMethod
-from shared.payments.domain import STATUS_RANK, PaymentDecision, PaymentEvent, PaymentStatus
+from shared.orders.events import OrderReceived
 from shared.platform.blobs import BlobStore
 from shared.platform.schema import ALL_ORDERS_INDEX, STATUS_INDEX
 from shared.platform.table import (
-    ConditionFailed,
     Item,
     Table,
     Transaction,
@@ -56,14 +55,6 @@ def channel_pk(channel: str, external_id: str) -> str:
 
 def event_sk(version: int) -> str:
     return f"EVENT#{version:08d}"
-
-
-def payment_sk(provider: str, payment_id: str) -> str:
-    return f"PAYMENT#{provider}#{payment_id}"
-
-
-def wait_sk(name: str) -> str:
-    return f"WAIT#{name}"
 
 
 def _status_keys(status: OrderStatus, created_at: str, order_id: str) -> dict[str, str]:
@@ -122,51 +113,21 @@ class OrderState:
         )
 
 
-@dataclass(frozen=True)
-class PaymentRecord:
-    provider: str
-    payment_id: str
-    status: PaymentStatus
-    amount: Money
-    applied: bool
-    method: str | None
-    decision: str | None
-    last_event_id: str
-    updated_at: str
-    failure_reason: str | None = None
-    test: bool = False
-
-    @classmethod
-    def from_item(cls, item: Item) -> PaymentRecord:
-        return cls(
-            provider=item["provider"],
-            payment_id=item["payment_id"],
-            status=PaymentStatus(item["status"]),
-            amount=Money(amount=item["amount"], currency=item["currency"]),
-            applied=item.get("applied", False),
-            method=item.get("method"),
-            decision=item.get("decision"),
-            last_event_id=item["last_event_id"],
-            updated_at=item["updated_at"],
-            failure_reason=item.get("failure_reason"),
-            test=item.get("test", False),
-        )
+# Stages one other context's writes into an order change's transaction (see `apply`).
+Joined = Callable[[Transaction], object]
 
 
 @dataclass
 class Change:
-    """One change to an order: an event, maybe a new status, field updates, other items."""
+    """One change to an order: a domain event, maybe a new status, field updates."""
 
-    event: EventType
+    event: DomainEvent
     actor: str
     at: datetime
     to_status: OrderStatus | None = None
     # Further events the same change stands for (a COD order is reserved and ready at once).
-    then: tuple[EventType, ...] = ()
-    detail: dict[str, Any] = field(default_factory=dict)
+    then: tuple[DomainEvent, ...] = ()
     set_fields: dict[str, Any] = field(default_factory=dict)
-    # Adds more actions to the same transaction (stock, payments); returns nothing.
-    also: Callable[[Transaction], object] | None = None
     # A further condition on the order item, ANDed with the version check (a failing one is
     # reported like a concurrent change: the caller reads again and decides again).
     condition: str | None = None
@@ -208,16 +169,15 @@ class OrderRepository:
         entry = TimelineEntry(
             order_id=order_id,
             version=1,
-            type=EventType.ORDER_RECEIVED,
             at=received_at,
             actor=actor,
             status=OrderStatus.RECEIVED.value,
-            detail={
-                "channel": order.channel,
-                "external_id": order.external_id,
-                "total": order.totals.total.model_dump(),
-                "payment_method": order.payment_method.value,
-            },
+            event=OrderReceived(
+                channel=order.channel,
+                external_id=order.external_id,
+                total=order.totals.total,
+                payment_method=order.payment_method,
+            ),
         )
         txn = self._table.transaction()
         txn.put(
@@ -292,9 +252,15 @@ class OrderRepository:
         )
 
     # -- changing ---------------------------------------------------------------------------
-    def apply(self, state: OrderState, change: Change) -> OrderState:
+    def apply(
+        self, state: OrderState, change: Change, *, joined: Sequence[Joined] = ()
+    ) -> OrderState:
         """Commit a change atomically with its timeline entry; ConcurrentModification if the
-        order moved since `state` was read (the caller re-reads and decides again)."""
+        order moved since `state` was read (the caller re-reads and decides again).
+
+        `joined` adds another context's writes to the same transaction: only the named
+        cross-context operations pass it (shared/fulfilment/transactions.py,
+        shared/payments/transactions.py), each write staged by its own context's store."""
         version = state.version + 1 + len(change.then)
         status = change.to_status or state.status
         at = utc_iso(change.at)
@@ -314,11 +280,10 @@ class OrderRepository:
             TimelineEntry(
                 order_id=state.order_id,
                 version=state.version + 1 + offset,
-                type=event,
                 at=change.at,
                 actor=change.actor,
                 status=status.value,
-                detail=change.detail,
+                event=event,
             )
             for offset, event in enumerate((change.event, *change.then))
         ]
@@ -336,8 +301,8 @@ class OrderRepository:
         )
         for entry in entries:
             txn.put(_timeline_item(entry))
-        if change.also is not None:
-            change.also(txn)
+        for stage in joined:
+            stage(txn)
         try:
             txn.commit()
         except TransactionConflict as conflict:
@@ -348,7 +313,7 @@ class OrderRepository:
             raise
         return state_after(state, change, version=version, status=status, at=at)
 
-    # -- payments ---------------------------------------------------------------------------
+    # -- money (the payments context flags it; compensation reads it) ---------------------
     def mark_money_received(self, order_id: str, *, at: datetime) -> None:
         """Flag the order before a succeeded payment is recorded: a crash in between leaves a
         flag without its payment (safe: nothing is cancelled), never a payment without it."""
@@ -359,101 +324,6 @@ class OrderRepository:
             condition="attribute_exists(PK)",
             values={":yes": True, ":at": utc_iso(at)},
         )
-
-    def record_payment(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:
-        """Reduce a payment report monotonically. False: it adds nothing (late or repeated)."""
-        fields: dict[str, Any] = {
-            "type": "payment",
-            "provider": payment.provider,
-            "payment_id": payment.payment_id,
-            "status": payment.status.value,
-            "rank": STATUS_RANK[payment.status],
-            "amount": payment.amount.amount,
-            "currency": payment.amount.currency,
-            "last_event_id": payment.provider_event_id,
-            "updated_at": utc_iso(at),
-            "occurred_at": utc_iso(payment.occurred_at),
-        }
-        if payment.method:
-            fields["method"] = payment.method
-        if payment.failure_reason:
-            fields["failure_reason"] = payment.failure_reason
-        if payment.test:
-            fields["test"] = True
-        expression, names, values = set_clause(fields)
-        rank = next(alias for alias, name in names.items() if name == "rank")
-        try:
-            self._table.update(
-                order_pk(order_id),
-                payment_sk(payment.provider, payment.payment_id),
-                expression + ", applied = if_not_exists(applied, :no)",
-                # Monotonic: only a higher-ranked status replaces the stored one.
-                condition=f"attribute_not_exists(PK) OR {rank} < :{rank[1:]}",
-                values={**values, ":no": False},
-                names=names,
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def payments(self, order_id: str) -> list[PaymentRecord]:
-        items = self._table.query_all(
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues={
-                ":pk": {"S": order_pk(order_id)},
-                ":prefix": {"S": "PAYMENT#"},
-            },
-            ConsistentRead=True,
-        )
-        return [PaymentRecord.from_item(item) for item in items]
-
-    @staticmethod
-    def mark_payment(
-        txn: Transaction,
-        order_id: str,
-        payment: PaymentRecord,
-        *,
-        decision: PaymentDecision,
-        applied: bool,
-    ) -> int:
-        """Within an order change: settle a payment's decision exactly once."""
-        return txn.update(
-            order_pk(order_id),
-            payment_sk(payment.provider, payment.payment_id),
-            "SET #decision = :decision, applied = :applied",
-            condition="attribute_exists(PK) AND applied = :no AND attribute_not_exists(#decision)",
-            values={":decision": decision.value, ":applied": applied, ":no": False},
-            names={"#decision": "decision"},
-        )
-
-    # -- workflow waits -----------------------------------------------------------------------
-    def put_wait(
-        self, order_id: str, name: str, token: str, *, at: datetime, ttl: timedelta
-    ) -> None:
-        self._table.put(
-            {
-                "PK": order_pk(order_id),
-                "SK": wait_sk(name),
-                "type": "wait",
-                "task_token": token,
-                "created_at": utc_iso(at),
-                "expires_at": int((at + ttl).timestamp()),
-            }
-        )
-
-    def get_wait(self, order_id: str, name: str) -> str | None:
-        item = self._table.get(order_pk(order_id), wait_sk(name), consistent=True)
-        return item["task_token"] if item else None
-
-    def delete_wait(self, order_id: str, name: str, token: str) -> None:
-        """Forget a wait, unless it now holds another token than the one used."""
-        with contextlib.suppress(ConditionFailed):
-            self._table.delete(
-                order_pk(order_id),
-                wait_sk(name),
-                condition="task_token = :token",
-                values={":token": token},
-            )
 
     # -- listing ----------------------------------------------------------------------------
     def list_page(
@@ -542,12 +412,13 @@ def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:
         "SK": event_sk(entry.version),
         "type": "event",
         "event_type": entry.type.value,
+        "event_version": entry.event.version,
         "order_id": entry.order_id,
         "version": entry.version,
         "at": utc_iso(entry.at),
         "actor": entry.actor,
         "status": entry.status,
-        "detail": json.dumps(entry.detail, separators=(",", ":"), sort_keys=True),
+        "detail": entry.event.model_dump_json(),
     }
 
 
@@ -555,9 +426,8 @@ def timeline_entry_of(item: Item) -> TimelineEntry:
     return TimelineEntry(
         order_id=item["order_id"],
         version=item["version"],
-        type=EventType(item["event_type"]),
         at=datetime.fromisoformat(item["at"]),
         actor=item["actor"],
         status=item["status"],
-        detail=json.loads(item["detail"]),
+        event=event_from(item["event_type"], item["detail"]),
     )

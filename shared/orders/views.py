@@ -20,11 +20,11 @@ from shared.orders.store import (
     DETAILS_SK,
     ORDER_SK,
     OrderState,
-    PaymentRecord,
     details_of,
     timeline_entry_of,
 )
 from shared.payments.domain import PaymentDecision, PaymentStatus
+from shared.payments.store import PaymentRecord
 from shared.platform.blobs import BlobStore
 from shared.platform.table import Item
 from shared.stock.domain import Allocation
@@ -124,7 +124,7 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
                 "at": utc_iso(entry.at),
                 "status": entry.status,
                 "actor": entry.actor,
-                "detail": entry.detail,
+                "detail": entry.event.model_dump(mode="json"),
             }
             for entry in sorted(timeline, key=lambda e: e.version)
         ],

@@ -12,15 +12,20 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from shared.kernel.errors import ConcurrentModification
-from shared.kernel.events import EventType
+from shared.kernel.money import Money
 from shared.orders.domain import OrderStatus
-from shared.orders.store import Change, OrderState, PaymentRecord
+from shared.orders.events import OrderNeedsAttention
+from shared.orders.ports import OrderStore
+from shared.orders.store import Change, OrderState
 from shared.payments.domain import PaymentDecision, PaymentEvent, PaymentStatus, decide
+from shared.payments.events import OrderPaid, PaymentRecorded, PaymentRejected
 from shared.payments.parked import channel_reference
+from shared.payments.ports import ParkedPaymentStore, PaymentRecordStore
+from shared.payments.store import PaymentRecord
+from shared.payments.transactions import decide_payment
 from shared.platform.clock import Clock, utc_now
 from shared.platform.observability import logger
-from shared.platform.workflow import Workflow
-from shared.ports import OrderStore, ParkedPaymentStore
+from shared.platform.workflow import TaskTokenStore, Workflow
 
 PAYMENT_WAIT = "payment"
 MAX_ATTEMPTS = 5
@@ -72,8 +77,10 @@ class PaymentReport:
 @dataclass
 class PaymentService:
     orders: OrderStore
-    workflow: Workflow
+    records: PaymentRecordStore
     parked: ParkedPaymentStore
+    tokens: TaskTokenStore
+    workflow: Workflow
     now: Clock = utc_now
     # Sandboxes (the embedded stack, a staging shop) pay live-flagged orders with test money.
     accept_test_payments: bool = False
@@ -89,7 +96,7 @@ class PaymentService:
         if took_money and real_money and not state.money_received:
             self.orders.mark_money_received(state.order_id, at=self.now())
             state = replace(state, money_received=True)
-        changed = self.orders.record_payment(state.order_id, payment, at=self.now())
+        changed = self.records.record(state.order_id, payment, at=self.now())
         if changed and self._worth_a_note(state, payment):
             state = self._note_attempt(state, payment, actor)
         # Settle against a fresh read: the order may have moved on (received -> awaiting
@@ -145,7 +152,7 @@ class PaymentService:
             if state is None:
                 return None
             try:
-                payments = self.orders.payments(order_id)
+                payments = self.records.of_order(order_id)
                 for payment in payments:
                     if _to_decide(payment):
                         state = self._decide(state, payment, payments, actor)
@@ -153,6 +160,16 @@ class PaymentService:
                 continue
             return state
         raise ConcurrentModification(f"order {order_id} kept changing while settling payments")
+
+    def money_in_flight(self, order_id: str) -> bool:
+        """Money was flagged as received but no succeeded payment is recorded and decided yet
+        (a webhook between its flag and its record)."""
+        succeeded = [
+            p
+            for p in self.records.of_order(order_id)
+            if p.status is PaymentStatus.SUCCEEDED and p.amount.amount > 0
+        ]
+        return not succeeded or any(p.decision is None for p in succeeded)
 
     def resume_if_paid(self, order_id: str) -> bool:
         """If the order is paid and its workflow waits for that, resume it.
@@ -162,12 +179,12 @@ class PaymentService:
         state = self.orders.get(order_id)
         if state is None or state.status is not OrderStatus.PAID:
             return False
-        token = self.orders.get_wait(order_id, PAYMENT_WAIT)
+        token = self.tokens.get(order_id, PAYMENT_WAIT)
         if token is None:
             return False
         resumed = self.workflow.resume(token, {"order_id": order_id, "paid": True})
         # Only this token: a retried wait may already have parked a newer one.
-        self.orders.delete_wait(order_id, PAYMENT_WAIT, token)
+        self.tokens.delete(order_id, PAYMENT_WAIT, token)
         return resumed
 
     def _decide(  # noqa: PLR0911 - one return per decision, in order of precedence
@@ -183,82 +200,57 @@ class PaymentService:
             payment.amount,
             test_payment_for_live_order=self._test_money_for_live_order(state, test=payment.test),
         )
-        summary = {
+        which = {
             "provider": payment.provider,
             "payment_id": payment.payment_id,
-            "amount": payment.amount.model_dump(),
+            "amount": payment.amount,
         }
 
-        def mark(decided: PaymentDecision, *, applied: bool) -> Change:
-            # Money that must go back is a person's call today: the order says so.
-            refund = decided in _REFUND_DECISIONS
-            return Change(
-                event=EventType.PAYMENT_REJECTED,
-                then=(EventType.ORDER_NEEDS_ATTENTION,) if refund else (),
-                actor=actor,
-                at=self.now(),
-                detail={**summary, "reason": decided},
-                set_fields={"attention": decided.value} if refund else {},
-                also=lambda txn: self.orders.mark_payment(
-                    txn, state.order_id, payment, decision=decided, applied=applied
-                ),
+        def decided_as(decided: PaymentDecision, change: Change, *, applied: bool) -> OrderState:
+            return decide_payment(
+                self.orders, self.records, state, change, payment, decision=decided, applied=applied
             )
 
+        def refused(decided: PaymentDecision, expected: Money | None = None) -> OrderState:
+            # Money that must go back is a person's call today: the order says so.
+            refund = decided in _REFUND_DECISIONS
+            change = Change(
+                event=PaymentRejected(**which, reason=decided, expected=expected),
+                then=(OrderNeedsAttention(reason=decided.value),) if refund else (),
+                actor=actor,
+                at=self.now(),
+                set_fields={"attention": decided.value} if refund else {},
+            )
+            return decided_as(decided, change, applied=False)
+
         if decision is PaymentDecision.TEST_PAYMENT_FOR_LIVE_ORDER:
-            change = mark(decision, applied=False)
-            change.detail["expected"] = state.total.model_dump()
-            return self.orders.apply(state, change)
+            return refused(decision, expected=state.total)
         if state.status is OrderStatus.CANCELLED:
-            refund = mark(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED, applied=False)
-            return self.orders.apply(state, refund)
+            return refused(PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED)
         if not state.payment_required and decision is PaymentDecision.PAYS_ORDER:
             if _already_collected(payments, payment):
-                refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
-                return self.orders.apply(state, refund)
+                return refused(PaymentDecision.ALREADY_PAID_REFUND_NEEDED)
             # Cash on delivery collected (Shopify orders/paid when the shop marks it paid):
             # expected money, recorded as paying the order; the order's course is unchanged.
-            return self.orders.apply(
-                state,
-                Change(
-                    event=EventType.PAYMENT_RECORDED,
-                    actor=actor,
-                    at=self.now(),
-                    detail={**summary, "payment_status": payment.status.value},
-                    also=lambda txn: self.orders.mark_payment(
-                        txn,
-                        state.order_id,
-                        payment,
-                        decision=PaymentDecision.PAYS_ORDER,
-                        applied=True,
-                    ),
-                ),
+            collected = Change(
+                event=PaymentRecorded(**which, payment_status=payment.status),
+                actor=actor,
+                at=self.now(),
             )
+            return decided_as(PaymentDecision.PAYS_ORDER, collected, applied=True)
         if state.payment_required and state.status in _ALREADY_PAID:
             # A second payment for a paid order, whatever its amount: money to give back.
-            refund = mark(PaymentDecision.ALREADY_PAID_REFUND_NEEDED, applied=False)
-            return self.orders.apply(state, refund)
+            return refused(PaymentDecision.ALREADY_PAID_REFUND_NEEDED)
         if decision is PaymentDecision.AMOUNT_MISMATCH:
-            change = mark(decision, applied=False)
-            change.detail["expected"] = state.total.model_dump()
-            return self.orders.apply(state, change)
+            return refused(decision, expected=state.total)
         if state.status is OrderStatus.AWAITING_PAYMENT:
-            return self.orders.apply(
-                state,
-                Change(
-                    event=EventType.ORDER_PAID,
-                    to_status=OrderStatus.PAID,
-                    actor=actor,
-                    at=self.now(),
-                    detail=summary,
-                    also=lambda txn: self.orders.mark_payment(
-                        txn,
-                        state.order_id,
-                        payment,
-                        decision=PaymentDecision.PAYS_ORDER,
-                        applied=True,
-                    ),
-                ),
+            paid = Change(
+                event=OrderPaid(**which),
+                to_status=OrderStatus.PAID,
+                actor=actor,
+                at=self.now(),
             )
+            return decided_as(PaymentDecision.PAYS_ORDER, paid, applied=True)
         # received: the workflow settles it when it starts waiting for payment. backordered:
         # the money stays undecided (and shows as received) until the order can go on.
         return state
@@ -278,16 +270,15 @@ class PaymentService:
             return self.orders.apply(
                 state,
                 Change(
-                    event=EventType.PAYMENT_RECORDED,
+                    event=PaymentRecorded(
+                        provider=payment.provider,
+                        payment_id=payment.payment_id,
+                        amount=payment.amount,
+                        payment_status=payment.status,
+                        reason=payment.failure_reason,
+                    ),
                     actor=actor,
                     at=self.now(),
-                    detail={
-                        "provider": payment.provider,
-                        "payment_id": payment.payment_id,
-                        "payment_status": payment.status.value,
-                        "amount": payment.amount.model_dump(),
-                        **({"reason": payment.failure_reason} if payment.failure_reason else {}),
-                    },
                 ),
             )
         except ConcurrentModification:

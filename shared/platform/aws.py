@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
+_session: list[Any] = []  # the one botocore session, made on first use
 # Services whose every request this project builds itself from typed code (shared/store/table.py
 # serialises every attribute value): botocore's client-side parameter validation repeats what
 # DynamoDB validates server-side anyway (a bad request is still a ValidationException), and costs
@@ -47,6 +48,20 @@ def client_config(service: str) -> Config:
     return Config(**client_options(service))
 
 
+def session() -> Any:
+    """The process's one botocore session: every client is built from it (sharing its loaded
+    service models and credentials), and hooks registered on it (the embedded stack's, the
+    bench's) reach every client built afterwards. botocore, not boto3: a function never needs
+    boto3's resource layer, and importing it (with s3transfer) costs cold-start time."""
+    if not _session:
+        with _lock:
+            if not _session:
+                import botocore.session
+
+                _session.append(botocore.session.get_session())
+    return _session[0]
+
+
 def client(service: str) -> Any:
     # Keyed by endpoint and region too, so a process that talks to two environments (tests,
     # the embedded stack) never reuses a client pointed at the other one.
@@ -54,12 +69,15 @@ def client(service: str) -> Any:
     found = _clients.get(key)
     if found is not None:
         return found
+    shared_session = session()
     with _lock:
         found = _clients.get(key)
         if found is None:
-            import boto3
-
-            found = boto3.client(service, config=client_config(service))  # type: ignore[call-overload]
+            # AWS_REGION is what Lambda and the embedded stack set; botocore alone reads only
+            # AWS_DEFAULT_REGION. The endpoint (AWS_ENDPOINT_URL) botocore reads itself.
+            found = shared_session.create_client(
+                service, region_name=key[2], config=client_config(service)
+            )
             _clients[key] = found
     return found
 

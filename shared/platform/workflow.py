@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from shared.kernel.time import utc_iso
 from shared.platform import aws
+from shared.platform.table import ConditionFailed, Table
 
 
 class Workflow(Protocol):
@@ -20,6 +24,20 @@ class Workflow(Protocol):
 
 # A token whose task already finished, timed out or never existed: nothing left to resume.
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+
+
+class TaskTokenStore(Protocol):
+    """Where a waiting step's task token is kept until whoever can resume it finds it."""
+
+    def put(
+        self, order_id: str, name: str, token: str, *, at: datetime, ttl: timedelta
+    ) -> None: ...
+
+    def get(self, order_id: str, name: str) -> str | None: ...
+
+    def delete(self, order_id: str, name: str, token: str) -> None:
+        """Forget a wait unless it now holds another token."""
+        ...
 
 
 class StepFunctionsWorkflow:
@@ -63,3 +81,41 @@ class StepFunctionsWorkflow:
                 return False
             raise
         return True
+
+
+def wait_sk(name: str) -> str:
+    return f"WAIT#{name}"
+
+
+class TaskTokens:
+    """The task tokens workflows wait on: ORDER#<id> / WAIT#<name>, in the order's partition
+    (a wait belongs to one order's execution, and expires with a TTL past its timeout)."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def put(self, order_id: str, name: str, token: str, *, at: datetime, ttl: timedelta) -> None:
+        self._table.put(
+            {
+                "PK": f"ORDER#{order_id}",
+                "SK": wait_sk(name),
+                "type": "wait",
+                "task_token": token,
+                "created_at": utc_iso(at),
+                "expires_at": int((at + ttl).timestamp()),
+            }
+        )
+
+    def get(self, order_id: str, name: str) -> str | None:
+        item = self._table.get(f"ORDER#{order_id}", wait_sk(name), consistent=True)
+        return item["task_token"] if item else None
+
+    def delete(self, order_id: str, name: str, token: str) -> None:
+        """Forget a wait, unless it now holds another token than the one used."""
+        with contextlib.suppress(ConditionFailed):
+            self._table.delete(
+                f"ORDER#{order_id}",
+                wait_sk(name),
+                condition="task_token = :token",
+                values={":token": token},
+            )

@@ -5,7 +5,7 @@ Shopify orders/create -> awaiting_payment -> Stripe payment_intent.succeeded -> 
 then the stream poller drains so the outbox is published. It runs twice: the first order meets
 cold containers (clients built, secrets fetched), the second is the steady state that is
 reported and priced. Every AWS call the handlers make is seen by botocore event hooks on the
-default boto3 session (the one shared/aws.py builds clients from); each call is attributed to
+botocore session shared/platform/aws.py builds clients from; each call is attributed to
 the Lambda invocation running on the calling thread.
 """
 
@@ -23,7 +23,6 @@ from functools import partial
 from typing import Any
 from unittest import mock
 
-import boto3
 import httpx
 
 from tests.bench import capacity
@@ -116,12 +115,7 @@ class Tracker:
         from infra.local import lambda_runtime
         from shared.platform import aws
 
-        session = boto3.DEFAULT_SESSION
-        if session is None:
-            boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        events = session._session
+        events = aws.session()
         handlers: list[tuple[str, Callable[..., None]]] = [
             ("provide-client-params.*.*", self._on_params),
             ("before-call.*.*", self._on_before_call),
@@ -589,8 +583,8 @@ def print_webhooks(
     )
     how(
         "botocore hooks (provide-client-params/before-call/after-call) registered on "
-        "boto3.DEFAULT_SESSION before shared.platform.aws.reset_clients(); a call belongs to the "
-        "webhook "
+        "the botocore session of shared/platform/aws.py before reset_clients(); a call belongs "
+        "to the webhook "
         "invocation running on the calling thread (tagged by wrapping the in-process runtime's "
         "handler loader; AWS_LAMBDA_FUNCTION_NAME agreed "
         f"{'always' if tracker.env_mismatches == 0 else f'except {tracker.env_mismatches}x'}); "

@@ -1,11 +1,14 @@
 """1. Cold start per handler: import + first request in a fresh process, as the packages ship.
 
-Every sample is a fresh interpreter running a package built by infra.bundling.build_package the
-way it ships (the same files and the same .pyc kind), except that its native wheels are for
-this machine instead of Lambda's arm64. The interpreter runs with `-S` and PYTHONPATH = the
-package, then a copy of the venv's boto3/botocore standing in for the ones the Lambda runtime
-provides, so nothing else can be imported; PYTHONDONTWRITEBYTECODE is set, as Lambda's
-/var/task is read-only (a .pyc that did not validate would be recompiled every time).
+Every sample is a fresh interpreter running a function's own package built by
+infra.bundling.build_function the way it ships (the same files, the same .pyc kinds: ours
+unchecked-hash beside their sources, third-party sourceless), except that its native wheels are
+for this machine instead of Lambda's arm64. One webhook function per provider: the same handler
+module, `functions.webhooks.handler`, with PROVIDER=shopify or stripe, each with its own package.
+The interpreter runs with `-S` and PYTHONPATH = the package, then a copy of the venv's
+boto3/botocore standing in for the ones the Lambda runtime provides, so nothing else can be
+imported; PYTHONDONTWRITEBYTECODE is set, as Lambda's /var/task is read-only (a .pyc that did
+not validate would be recompiled every time).
 
 AWS is answered locally by a stub HTTP server on loopback (AWS_ENDPOINT_URL), which returns
 canned responses (DynamoDB PutItem: `{}`; Secrets Manager GetSecretValue: the secret): the
@@ -18,7 +21,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -34,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.bench import before
 from tests.bench.report import heading, how, note, percentile, table
 
 SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "12"))
@@ -50,15 +53,13 @@ SECRETS = {
 }
 # The libraries the Lambda Python runtime provides (infra.bundling leaves them out).
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
-WEBHOOKS = {
-    "webhooks_orders": "functions.webhooks_orders.handler",
-    "webhooks_payments": "functions.webhooks_payments.handler",
-}
+WEBHOOK_HANDLER = "functions.webhooks.handler.lambda_handler"
+WEBHOOKS = ("shopify", "stripe")  # the PROVIDER of each webhook function measured
 IMPORT_ONLY = {
-    "api": "functions.api.handler",
-    "stream_router": "functions.stream_router.handler",
-    "fulfilment": "functions.workflow.fulfilment",
-    "pollers": "functions.pollers.reconcile",
+    "api": "functions.api.handler.lambda_handler",
+    "stream_router": "functions.stream_router.handler.lambda_handler",
+    "fulfilment": "functions.workflow.fulfilment.lambda_handler",
+    "pollers": "functions.pollers.reconcile.lambda_handler",
 }
 PYC_KINDS = {0: "timestamp", 1: "unchecked-hash", 3: "checked-hash"}
 MARK = "BENCH-RESULT "
@@ -99,7 +100,8 @@ response = {{"statusCode": 200}}
 done, done_cpu = time.perf_counter(), time.process_time()
 {report}
 """
-# Which .pyc each module imported from the package was loaded with (PEP 552 flags).
+# Which .pyc each module imported from the package was loaded with (PEP 552 flags; a
+# sourceless module's __file__ is its .pyc).
 _REPORT = """\
 import json, os, sys
 root = os.environ["LAMBDA_TASK_ROOT"] + os.sep
@@ -107,18 +109,19 @@ kinds = {}
 outside = 0
 for module in list(sys.modules.values()):
     path = getattr(module, "__file__", None) or ""
-    if not path.endswith(".py"):
+    if not path.endswith((".py", ".pyc")):
         continue
     if not path.startswith(root):
         outside += not path.startswith(tuple(p + os.sep for p in sys.path[1:] if p))
         continue
-    cached = getattr(module, "__cached__", None)
+    sourceless = path.endswith(".pyc")
+    cached = path if sourceless else getattr(module, "__cached__", None)
+    kind = "none"
     if cached and os.path.exists(cached):
         with open(cached, "rb") as handle:
-            flags = int.from_bytes(handle.read(8)[4:8], "little")
-        kinds[flags] = kinds.get(flags, 0) + 1
-    else:
-        kinds[-1] = kinds.get(-1, 0) + 1
+            kind = str(int.from_bytes(handle.read(8)[4:8], "little"))
+    kind = ("sourceless " if sourceless else "") + kind
+    kinds[kind] = kinds.get(kind, 0) + 1
 print("BENCH-RESULT " + json.dumps({
     "import_ms": (imported - started) * 1000,
     "total_ms": (done - started) * 1000,
@@ -196,6 +199,7 @@ class Target:
     function_name: str
     script: str
     first_request: bool
+    environment: dict[str, str] = field(default_factory=dict)  # the function's own settings
     import_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
     import_cpu_ms: list[float] = field(default_factory=list)
@@ -205,17 +209,22 @@ class Target:
     outside: int = 0
 
 
-def host_platform() -> str:
-    """uv's --python-platform for this machine (the bench imports what it builds)."""
-    return f"{platform.machine()}-manylinux2014"
+def functions_measured() -> dict[str, tuple[str, dict[str, str]]]:
+    """name -> (handler, the environment that shapes its package)."""
+    return {
+        **{provider: (WEBHOOK_HANDLER, {"PROVIDER": provider}) for provider in WEBHOOKS},
+        **{name: (handler, {}) for name, handler in IMPORT_ONLY.items()},
+    }
 
 
-def build_packages(names: list[str], output: Path) -> dict[str, Path]:
-    from infra.bundling import build_package
+def build_packages(
+    functions: dict[str, tuple[str, dict[str, str]]], output: Path, platform: str
+) -> dict[str, Path]:
+    from infra.bundling import build_function
 
     built = {}
-    for name in names:
-        build_package(name, output / name, platform=host_platform())
+    for name, (handler, environment) in functions.items():
+        build_function(handler, output / name, environment=environment, platform=platform)
         built[name] = output / name
     return built
 
@@ -280,8 +289,7 @@ def child_environment(
         "POWERTOOLS_METRICS_NAMESPACE": "orderhub",
         "TABLE_NAME": TABLE,
         "DOCUMENTS_BUCKET": "bench-documents",
-        "SHOPIFY_SECRET_ID": "bench/shopify",
-        "STRIPE_SECRET_ID": "bench/stripe",
+        **target.environment,
     }
 
 
@@ -307,8 +315,14 @@ def run_once(target: Target, env: dict[str, str]) -> None:
     target.total_ms.append(found["total_ms"])
     target.import_cpu_ms.append(found["import_cpu_ms"])
     target.total_cpu_ms.append(found["total_cpu_ms"])
-    target.pyc = {PYC_KINDS.get(int(k), "no .pyc"): v for k, v in found["pyc"].items()}
+    target.pyc = {_pyc_kind(kind): count for kind, count in found["pyc"].items()}
     target.outside = found["outside"]
+
+
+def _pyc_kind(reported: str) -> str:
+    sourceless, _, flags = reported.rpartition(" ")
+    name = PYC_KINDS.get(int(flags), "no .pyc") if flags.lstrip("-").isdigit() else "no .pyc"
+    return f"{sourceless} {name}".strip()
 
 
 def signed_events() -> dict[str, dict[str, Any]]:
@@ -327,8 +341,8 @@ def signed_events() -> dict[str, dict[str, Any]]:
         ],
     )
     requests = {
-        "webhooks_orders": shopify.webhook("orders/create", order, webhook_id="bench-cold-1"),
-        "webhooks_payments": stripe.event(
+        "shopify": shopify.webhook("orders/create", order, webhook_id="bench-cold-1"),
+        "stripe": stripe.event(
             "payment_intent.succeeded",
             stripe.payment_intent("ord_01BENCH0000000000000000000", 24200, "pln"),
         ),
@@ -389,62 +403,138 @@ def import_breakdown(module: str, env: dict[str, str]) -> dict[str, float]:
     return {name: statistics.median(run.get(name, 0.0) for run in runs) for name in groups}
 
 
+def compare_with_before(
+    webhooks: list[Target], floor: Target, sizes: dict[str, Any], mb: int
+) -> None:
+    """Each webhook function beside the function that served its provider before."""
+    floor_cpu = statistics.median(floor.total_cpu_ms)
+    floor_wall = statistics.median(floor.total_ms)
+    rows: list[list[object]] = []
+    for target in webhooks:
+        then = before.WEBHOOK_COLD_START[target.package]
+        zipped = sizes[target.package].zipped / mb
+        ratio = statistics.median(target.total_cpu_ms) / floor_cpu
+        wall_ratio = statistics.median(target.total_ms) / floor_wall
+        # The cold-start ratio moved between runs that day (the page gives the range): it grew
+        # if it is above the highest of them.
+        grew = [
+            what
+            for what, now, was in (
+                ("package", round(zipped, 1), before.PACKAGE_ZIPPED_MB),
+                ("cold start", round(ratio, 2), then.ratio_range[1]),
+            )
+            if now > was
+        ]
+        rows.append(
+            [
+                f"PROVIDER={target.package}",
+                then.handler.removeprefix("functions."),
+                before.PACKAGE_ZIPPED_MB,
+                zipped,
+                f"{then.ratio_cpu:.2f}x ({then.ratio_range[0]:.2f}-{then.ratio_range[1]:.2f}x)",
+                f"{ratio:.2f}x",
+                f"{then.ratio_wall:.2f}x",
+                f"{wall_ratio:.2f}x",
+                then.import_ms,
+                statistics.median(target.import_ms),
+                "grew: " + ", ".join(grew) if grew else "neither grew",
+            ]
+        )
+    table(
+        [
+            "webhook function",
+            "served before by",
+            "zipped MB before",
+            "now",
+            "import+1st / floor (cpu) before",
+            "now",
+            "(wall) before",
+            "now",
+            "import ms before",
+            "now",
+            "",
+        ],
+        rows,
+        title=f"Beside the figures recorded before one function per provider ({before.SOURCE}):",
+    )
+    how(
+        "'zipped MB now' = the function's arm64 package exactly as `make synth` ships it "
+        "(infra.bundling.build_function with Lambda's platform), zipped as section 5 zips; "
+        "'before' figures: 6.7 MB for every function then, and section 1's medians of that "
+        "run (12 samples, CPU-time ratios to that run's floor; in brackets what three runs "
+        "measured that day: 'grew' means above the highest). Milliseconds from two runs on a "
+        "shared machine compare loosely; the ratios are each to their own run's floor."
+    )
+
+
+def _script(target_name: str, handler: str, *, event: dict[str, Any], request: bool) -> str:
+    return _HANDLER_SCRIPT.format(
+        event=event,
+        request=request,
+        module=handler.rpartition(".")[0],
+        function=target_name,
+        region=REGION,
+        report=_REPORT,
+    )
+
+
 def main() -> int:
-    from infra.bundling import PYC_INVALIDATION_MODE
+    from infra.bundling import LAMBDA_PLATFORM, PYC_INVALIDATION_MODE, host_platform
     from shared.platform import aws
+    from tests.bench.packages import MB, measure
 
     heading("1", "Cold start per handler: import + first request, packages as shipped")
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="orderhub-cold-"))
     try:
-        packages = build_packages([*WEBHOOKS, *IMPORT_ONLY], scratch)
+        functions = functions_measured()
+        platform = host_platform()
+        packages = build_packages(functions, scratch / "here", platform)
+        # The same webhook packages as `make synth` ships them, for their size.
+        shipped = build_packages(
+            {provider: functions[provider] for provider in WEBHOOKS},
+            scratch / "arm64",
+            LAMBDA_PLATFORM,
+        )
+        sizes = {p: measure(shipped[p], scratch / f"{p}.zip") for p in WEBHOOKS}
         runtime = runtime_dir()
         events = signed_events()  # signed now: Stripe's 5-minute tolerance covers the section
         build_s = time.perf_counter() - started
         floor_config = aws.client_options("dynamodb")
-        report = _REPORT
         floor = Target(
             "floor: pydantic + botocore, 1 client, 1 PutItem",
-            "webhooks_orders",
+            WEBHOOKS[0],
             "bench-floor",
             _FLOOR_SCRIPT.format(
-                item=floor_item(), config=floor_config, table=TABLE, report=report
+                item=floor_item(), config=floor_config, table=TABLE, report=_REPORT
             ),
             first_request=True,
         )
         webhooks = [
             Target(
-                module,
-                name,
-                "bench-" + name.replace("_", "-"),
-                _HANDLER_SCRIPT.format(
-                    event=events[name],
+                f"functions.webhooks.handler, PROVIDER={provider}",
+                provider,
+                f"bench-{provider}-webhook",
+                _script(
+                    f"bench-{provider}-webhook",
+                    WEBHOOK_HANDLER,
+                    event=events[provider],
                     request=True,
-                    module=module,
-                    function="bench-" + name.replace("_", "-"),
-                    region=REGION,
-                    report=report,
                 ),
                 first_request=True,
+                environment={"PROVIDER": provider, "SECRET_ID": f"bench/{provider}"},
             )
-            for name, module in WEBHOOKS.items()
+            for provider in WEBHOOKS
         ]
         others = [
             Target(
-                f"{module} (import only)",
+                f"{handler.rpartition('.')[0]} (import only)",
                 name,
                 "bench-" + name.replace("_", "-"),
-                _HANDLER_SCRIPT.format(
-                    event={},
-                    request=False,
-                    module=module,
-                    function="bench-" + name.replace("_", "-"),
-                    region=REGION,
-                    report=report,
-                ),
+                _script("bench-" + name.replace("_", "-"), handler, event={}, request=False),
                 first_request=False,
             )
-            for name, module in IMPORT_ONLY.items()
+            for name, handler in IMPORT_ONLY.items()
         ]
         targets = [floor, *webhooks, *others]
         with stub_aws() as server:
@@ -509,9 +599,11 @@ def main() -> int:
         how(
             f"{SAMPLES} fresh `{Path(sys._base_executable).name} -S -c <script>` processes per "  # type: ignore[attr-defined]
             "row, round-robin after one untimed run each; medians unless marked p90; packages "
-            f"built now by infra.bundling.build_package(<function>, tmpdir, "
-            f"platform={host_platform()!r}) in {build_s:.0f} s: the shipped layout and .pyc kind "
-            f"({PYC_INVALIDATION_MODE}), native wheels for this machine instead of arm64; "
+            "built now by infra.bundling.build_function(<handler>, tmpdir, environment="
+            f"{{PROVIDER: <provider>}} for a webhook, platform={platform!r}) in {build_s:.0f} s "
+            "(with the arm64 webhook packages measured below): the shipped files and .pyc kinds "
+            f"({PYC_INVALIDATION_MODE}; third-party modules sourceless), native wheels for this "
+            "machine instead of arm64; "
             f"boto3/botocore from a compiled copy of the venv's ({runtime.name}) standing in for "
             "the runtime's; PYTHONPATH = package, then that copy; PYTHONDONTWRITEBYTECODE=1; "
             "Lambda's variables set (AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT, credentials, "
@@ -546,14 +638,16 @@ def main() -> int:
             "Lambda's arm64 with a fraction of a vCPU: read the ratios, not the milliseconds."
         )
 
+        compare_with_before(webhooks, floor, sizes, MB)
+
         breakdown_env = envs[id(webhooks[0])]
-        breakdown = import_breakdown(WEBHOOKS["webhooks_orders"], breakdown_env)
+        breakdown = import_breakdown("functions.webhooks.handler", breakdown_env)
         shown = sorted(breakdown, key=lambda name: -breakdown[name])[:8]
         table(
             ["module", *(f"{name} ms" for name in shown), "rest ms", "total ms"],
             [
                 [
-                    WEBHOOKS["webhooks_orders"],
+                    webhooks[0].label,
                     *(breakdown[name] for name in shown),
                     sum(breakdown.values()) - sum(breakdown[name] for name in shown),
                     sum(breakdown.values()),

@@ -1,11 +1,15 @@
 """5. Zipped package size per Lambda function, as infra/bundling.py builds it for deployment.
 
+One package per function of the template: its handler's import graph plus, for a function that
+serves one provider, that provider's package (PROVIDER); only the libraries that code imports.
 The packages are built in a child process, so a failing build (uv missing, no wheel) is
-reported as a skip instead of crashing the section.
+reported as a skip instead of crashing the section. Beside each: what every function weighed
+before the shape issue (tests/bench/before.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.bench import before
 from tests.bench.report import ROOT, heading, how, note, table
 
 ZIPPED_LIMIT_MB = 50  # Lambda: direct upload of a .zip
@@ -37,19 +42,24 @@ class PackageFigures:
     largest: list[tuple[str, int]]
 
 
-def lambda_packages(template: dict[str, object]) -> dict[str, list[str]]:
-    """Function package ('api', 'pollers', ...) -> the Handler strings that use it."""
+def lambda_packages(template: dict[str, object]) -> dict[str, tuple[str, dict[str, str]]]:
+    """One name per distinct package ('webhooks-stripe', 'api', ...) -> (handler, the
+    environment that shapes it: PROVIDER, if the function serves one provider)."""
     resources = template.get("Resources", {})
     assert isinstance(resources, dict)
-    found: dict[str, list[str]] = {}
+    found: dict[str, tuple[str, dict[str, str]]] = {}
     for resource in resources.values():
         if resource.get("Type") != "AWS::Lambda::Function":
             continue
-        handler = str(resource["Properties"]["Handler"])
-        parts = handler.split(".")
-        if parts[0] != "functions" or len(parts) < 3:
+        properties = resource["Properties"]
+        handler = str(properties["Handler"])
+        if not handler.startswith("functions."):
             continue
-        found.setdefault(parts[1], []).append(handler)
+        variables = properties.get("Environment", {}).get("Variables", {})
+        provider = variables.get("PROVIDER")
+        environment = {"PROVIDER": provider} if isinstance(provider, str) else {}
+        name = handler.split(".")[1] + (f"-{provider}" if environment else "")
+        found[name] = (handler, environment)
     return found
 
 
@@ -105,7 +115,9 @@ def measure(directory: Path, archive: Path) -> PackageFigures:
     )
 
 
-def build(packages: list[str], output: Path) -> subprocess.CompletedProcess[str]:
+def build(
+    packages: dict[str, tuple[str, dict[str, str]]], output: Path
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -114,12 +126,12 @@ def build(packages: list[str], output: Path) -> subprocess.CompletedProcess[str]
         "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
     }
     script = (
-        "import sys; from pathlib import Path; from infra.bundling import build_package\n"
-        "for name in sys.argv[2:]:\n"
-        "    build_package(name, Path(sys.argv[1]) / name)\n"
+        "import json, sys; from pathlib import Path; from infra.bundling import build_function\n"
+        "for name, (handler, environment) in json.loads(sys.argv[2]).items():\n"
+        "    build_function(handler, Path(sys.argv[1]) / name, environment=environment)\n"
     )
     return subprocess.run(  # noqa: S603 - our interpreter, a fixed script, our package names
-        [sys.executable, "-c", script, str(output), *packages],
+        [sys.executable, "-c", script, str(output), json.dumps(packages)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -131,7 +143,7 @@ def build(packages: list[str], output: Path) -> subprocess.CompletedProcess[str]
 def main() -> int:
     from infra.local.synth import synth_template
 
-    heading("5", "Lambda package size per function (infra.bundling.build_package, zipped)")
+    heading("5", "Lambda package size per function (infra.bundling.build_function, zipped)")
     started = time.perf_counter()
     uv = uv_location()
     if uv is None:
@@ -143,7 +155,7 @@ def main() -> int:
     packages = lambda_packages(synth_template())
     with tempfile.TemporaryDirectory(prefix="orderhub-bench-") as scratch:
         output = Path(scratch)
-        result = build(sorted(packages), output)
+        result = build(packages, output)
         if result.returncode != 0:
             tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-8:])
             print(f"skipped: build_package failed (exit {result.returncode}):\n{tail}")
@@ -154,11 +166,11 @@ def main() -> int:
             rows.append(
                 [
                     name,
-                    ", ".join(
-                        h.rsplit(".", 1)[0].removeprefix("functions.") for h in packages[name]
-                    ),
+                    packages[name][0].rsplit(".", 1)[0].removeprefix("functions.")
+                    + "".join(f", {k}={v}" for k, v in packages[name][1].items()),
                     figures.unzipped / MB,
                     figures.zipped / MB,
+                    before.PACKAGE_ZIPPED_MB,
                     f"{figures.zipped / MB / ZIPPED_LIMIT_MB:.0%}",
                     f"{figures.unzipped / MB / UNZIPPED_LIMIT_MB:.0%}",
                     figures.files,
@@ -174,6 +186,7 @@ def main() -> int:
             "handlers",
             "unzipped MB",
             "zipped MB",
+            "before",
             f"of {ZIPPED_LIMIT_MB} MB zip",
             f"of {UNZIPPED_LIMIT_MB} MB",
             "files",
@@ -185,8 +198,9 @@ def main() -> int:
         rows,
     )
     how(
-        "infra.bundling.build_package(<package>, tmpdir) in a child process (aarch64 wheels for "
-        f"CPython 3.13 via uv at {uv}, cached under .build/lambda-deps), then every file zipped "
+        "infra.bundling.build_function(<handler>, tmpdir, environment=<PROVIDER>) in a child "
+        "process (aarch64-manylinux_2_34 wheels for CPython 3.13 via uv at "
+        f"{uv}, cached under .build/lambda-deps), then every file zipped "
         "with zipfile.ZIP_DEFLATED (default level; CDK's own asset zip may differ slightly); "
         ".pyc flags read from header bytes 4..8 (PEP 552: 0 timestamp, 1 unchecked-hash, "
         "3 checked-hash); '.py w/o .pyc' = "
@@ -195,6 +209,12 @@ def main() -> int:
     note(
         f"Lambda limits: {ZIPPED_LIMIT_MB} MB zipped for direct upload, {UNZIPPED_LIMIT_MB} MB "
         "unzipped including layers; boto3/botocore are left out (the runtime provides them)."
+    )
+    note(
+        f"'before' = every function's package before one function per provider and per-function "
+        f"dependencies ({before.SOURCE}): {before.PACKAGE_UNZIPPED_MB} MB unzipped, "
+        f"{before.PACKAGE_ZIPPED_MB} MB zipped, every runtime dependency and all of shared/. "
+        "Third-party modules now ship as sourceless unchecked-hash .pyc (infra/bundling.py)."
     )
     print(f"(section 5 took {time.perf_counter() - started:.0f} s)")
     return 0

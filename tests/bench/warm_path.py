@@ -1,11 +1,14 @@
 """2. Warm compute per webhook: the real handler with real botocore, beside its floor.
 
 Real signed requests from the provider simulators go through the real `lambda_handler` with its
-real boto3 clients (built by shared/aws.py with the shipped client config): parameter
+real botocore clients (built by shared/platform/aws.py with the shipped client config): parameter
 validation, serialisation, endpoint rules, SigV4 signing, retry bookkeeping and response
-parsing all run. Only the socket is replaced: a `before-send` hook on the default boto3 session
+parsing all run. Only the socket is replaced: a `before-send` hook on that botocore session
 answers each HTTP request botocore is about to send with a canned botocore AWSResponse
-(PutItem: 200 `{}`; GetSecretValue: the secret, which Powertools then caches as on Lambda).
+(PutItem: 200 `{}`; GetSecretValue: the secret, which shared/platform/secrets.py caches).
+
+Both webhook functions share one handler module, `functions.webhooks.handler`, and are told apart
+by PROVIDER (and SECRET_ID), set around each function's calls as Lambda would set them.
 
 The floor is what no webhook handler can avoid: routing (method and path), the provider's HMAC,
 validating the body into the provider's pydantic model, and one bare botocore PutItem of the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import importlib
 import json
 import os
 import statistics
@@ -53,9 +57,8 @@ LAMBDA_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "orderhub",
     "TABLE_NAME": TABLE,
     "DOCUMENTS_BUCKET": "bench-documents",
-    "SHOPIFY_SECRET_ID": "bench/shopify",
-    "STRIPE_SECRET_ID": "bench/stripe",
 }
+WEBHOOK_MODULE = "functions.webhooks.handler"  # one function per provider, told apart by PROVIDER
 # Never inherit a local endpoint: the hook answers requests addressed to the real endpoints.
 UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
@@ -111,13 +114,16 @@ class CannedAws:
 
 
 @contextlib.contextmanager
-def lambda_environment(function_name: str) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in (*LAMBDA_ENVIRONMENT, *UNSET)}
+def lambda_environment(function_name: str, provider: str) -> Iterator[None]:
+    """The variables Lambda and the stack set for one webhook function (PROVIDER, its secret)."""
+    function = {"PROVIDER": provider, "SECRET_ID": f"bench/{provider}"}
+    saved = {key: os.environ.get(key) for key in (*LAMBDA_ENVIRONMENT, *function, *UNSET)}
     for key in UNSET:
         os.environ.pop(key, None)
     os.environ.update(
         {
             **LAMBDA_ENVIRONMENT,
+            **function,
             "AWS_LAMBDA_FUNCTION_NAME": function_name,
             "POWERTOOLS_SERVICE_NAME": function_name,
         }
@@ -147,6 +153,7 @@ class Webhook:
     name: str
     body_bytes: int
     function_name: str
+    provider: str
     floor: Case
     handler: Case
     floor_parts: list[Case]
@@ -238,11 +245,10 @@ def _captured_put(call: Callable[[], object]) -> dict[str, Any]:
 
 
 def build_webhooks(canned: CannedAws, devnull: Any) -> list[Webhook]:
-    import boto3
     import botocore.session
 
     from infra.local.lambda_runtime import LambdaContext
-    from shared.inbox.route import webhook_request
+    from shared.inbox.route import WebhookSettings, route_for, webhook_request
     from shared.inbox.service import record
     from shared.platform import aws
     from shared.platform.observability import logger
@@ -263,9 +269,7 @@ def build_webhooks(canned: CannedAws, devnull: Any) -> list[Webhook]:
     if hasattr(handler_stream, "setStream"):
         handler_stream.setStream(devnull)
 
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    session_events = boto3.DEFAULT_SESSION._session
+    session_events = aws.session()
     session_events.register("before-send", canned, unique_id="bench-canned-aws")
     aws.reset_clients()  # clients copy the session's hooks when they are built
 
@@ -299,23 +303,23 @@ def build_webhooks(canned: CannedAws, devnull: Any) -> list[Webhook]:
     specs = [
         (
             "Shopify orders/create",
-            "functions.webhooks_orders.handler",
-            "bench-orders-webhooks",
+            "shopify",
+            "bench-shopify-webhook",
             shopify_request,
             shopify_check,
         ),
         (
             "Stripe payment_intent.succeeded",
-            "functions.webhooks_payments.handler",
-            "bench-payments-webhooks",
+            "stripe",
+            "bench-stripe-webhook",
             stripe_request,
             stripe_check,
         ),
     ]
     webhooks: list[Webhook] = []
-    for name, module_name, function_name, signed, check in specs:
-        with lambda_environment(function_name):
-            module = __import__(module_name, fromlist=["lambda_handler"])
+    for name, provider, function_name, signed, check in specs:
+        with lambda_environment(function_name, provider):
+            module = importlib.import_module(WEBHOOK_MODULE)
             lambda_handler = module.lambda_handler
             event = http_api_event(signed.path, signed.body, signed.headers)
             context = LambdaContext(
@@ -363,8 +367,8 @@ def build_webhooks(canned: CannedAws, devnull: Any) -> list[Webhook]:
                 route_and_check()
                 return client.put_item(**put)
 
-            route = module.route
-            settings = route.settings()
+            settings = WebhookSettings.load()
+            route = route_for(settings.provider)
             table = Table(put["TableName"])
             item = from_item(put["Item"])
 
@@ -392,6 +396,7 @@ def build_webhooks(canned: CannedAws, devnull: Any) -> list[Webhook]:
                     name=name,
                     body_bytes=len(signed.body),
                     function_name=function_name,
+                    provider=provider,
                     floor=Case("floor: routing + HMAC + provider model + bare PutItem", floor),
                     floor_parts=[
                         Case("  floor part: routing + HMAC + provider model", route_and_check),
@@ -433,7 +438,10 @@ def main() -> int:
     rows: list[list[object]] = []
     verdicts: list[str] = []
     for webhook in webhooks:
-        with lambda_environment(webhook.function_name), contextlib.redirect_stdout(devnull):
+        with (
+            lambda_environment(webhook.function_name, webhook.provider),
+            contextlib.redirect_stdout(devnull),
+        ):
             measure(webhook.cases, ITERATIONS)
         for case in webhook.cases:
             in_floor = case in webhook.floor_parts
@@ -470,7 +478,7 @@ def main() -> int:
         "same signed request from shared/providers/*/*/simulator.py as an API Gateway v2 "
         "event throughout. 'lambda_handler' = the function's real handler (Powertools Logger "
         "context and EMF metrics, WebhookRoute, the secret from Powertools' cache, the inbox "
-        "item, the real boto3 client from shared/aws.py) with only the socket faked: a "
+        "item, the real botocore client from shared/platform/aws.py) with only the socket faked: a "
         "botocore `before-send` hook on the default session returns a canned AWSResponse "
         "(PutItem 200 {}, GetSecretValue the secret). 'floor' = a dict lookup on (method, "
         "path) + the adapter's HMAC function + the provider's pydantic model "

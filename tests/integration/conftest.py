@@ -17,15 +17,21 @@ from moto import mock_aws
 from infra.local.deployer import Deployer
 from infra.local.template import resources_of_type
 from shared.fulfilment.service import FulfilmentService
+from shared.fulfilment.wiring import fulfilment_service
 from shared.inbox.store import InboxRepository
 from shared.orders.intake import OrderIntake
 from shared.orders.store import OrderRepository
-from shared.payments.parked import ParkedPayments
+from shared.orders.wiring import order_intake, order_store
+from shared.payments.ports import PaymentRecordStore
 from shared.payments.service import PaymentService
+from shared.payments.wiring import payment_service
 from shared.platform import aws
 from shared.platform.blobs import MemoryBlobs
 from shared.platform.table import Table
+from shared.platform.wiring import Platform
+from shared.platform.workflow import TaskTokenStore
 from shared.stock.store import StockRepository
+from shared.stock.wiring import stock_store
 from tests.unit.fakes import FakeWorkflow
 
 REGION = "eu-central-1"
@@ -71,6 +77,8 @@ RecordingWorkflow = FakeWorkflow
 class Services:
     table: Table
     orders: OrderRepository
+    records: PaymentRecordStore
+    tokens: TaskTokenStore
     stock: StockRepository
     inbox: InboxRepository
     workflow: RecordingWorkflow
@@ -81,19 +89,21 @@ class Services:
 
 @pytest.fixture
 def services(table: Table) -> Services:
-    orders = OrderRepository(table, blobs=MemoryBlobs())
-    stock = StockRepository(table)
+    """The contexts built by their own composition roots, on moto, with a recording workflow."""
     workflow = RecordingWorkflow()
-    payments = PaymentService(orders=orders, workflow=workflow, parked=ParkedPayments(table))
+    platform = Platform(table=table, blobs=MemoryBlobs(), workflows=workflow)
+    payments = payment_service(platform, accept_test_payments=False)
+    fulfilment = fulfilment_service(platform, payments)
     return Services(
         table=table,
-        orders=orders,
-        stock=stock,
+        orders=order_store(platform),
+        # The instances the services hold, so a test can race them (monkeypatch a method).
+        records=payments.records,
+        tokens=fulfilment.tokens,
+        stock=stock_store(platform),
         inbox=InboxRepository(table),
         workflow=workflow,
         payments=payments,
-        intake=OrderIntake(
-            orders=orders, workflow=workflow, payments=payments, payment_window_seconds=3600
-        ),
-        fulfilment=FulfilmentService(orders=orders, stock=stock, payments=payments),
+        intake=order_intake(platform, payments, payment_window_seconds=3600),
+        fulfilment=fulfilment,
     )

@@ -9,8 +9,10 @@ import pytest
 from shared.kernel.events import EventType
 from shared.orders.store import OrderRepository
 from shared.payments.parked import ParkedPayments
+from shared.payments.store import PaymentRecords
 from shared.platform.blobs import MemoryBlobs
 from shared.platform.table import Table
+from shared.platform.workflow import TaskTokens
 from shared.stock.domain import StockLevel
 from shared.stock.store import StockRepository, reservation_sk, sku_pk
 from tests.store_contract import AT, StoreContract, Stores
@@ -32,6 +34,8 @@ def real_stores(table: Table) -> Stores:
 
     return Stores(
         orders=orders,
+        records=PaymentRecords(table),
+        tokens=TaskTokens(table),
         stock=stock,
         parked=ParkedPayments(table),
         transaction=table.transaction,

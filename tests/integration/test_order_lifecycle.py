@@ -136,7 +136,7 @@ def test_a_payment_while_waiting_pays_the_order_and_resumes_the_workflow(
 
     assert status_of(services, order_id) is OrderStatus.PAID
     assert services.workflow.resumed == [("token-1", {"order_id": order_id, "paid": True})]
-    assert services.orders.get_wait(order_id, "payment") is None
+    assert services.tokens.get(order_id, "payment") is None
 
 
 def test_a_payment_that_arrives_before_the_wait_is_settled_when_the_wait_starts(
@@ -176,7 +176,7 @@ def test_a_wrong_amount_does_not_pay_the_order(services: Services) -> None:
         EventType.PAYMENT_REJECTED,
         EventType.ORDER_NEEDS_ATTENTION,  # the money goes back, or a person tops it up
     ]
-    (payment,) = services.orders.payments(order_id)
+    (payment,) = services.records.of_order(order_id)
     assert (payment.decision, payment.applied) == ("amount_mismatch", False)
 
 
@@ -197,7 +197,7 @@ def test_a_second_different_payment_is_flagged_for_refund(services: Services) ->
         EventType.PAYMENT_REJECTED,
         EventType.ORDER_NEEDS_ATTENTION,  # money to give back: a person's call today
     ]
-    decisions = sorted(p.decision or "" for p in services.orders.payments(order_id))
+    decisions = sorted(p.decision or "" for p in services.records.of_order(order_id))
     assert decisions == ["already_paid_refund_needed", "pays_order"]
     state = services.orders.get(order_id)
     assert state is not None and state.attention == "already_paid_refund_needed"
@@ -210,7 +210,7 @@ def test_a_late_pending_report_never_downgrades_a_success(services: Services) ->
     late = a_payment(order_id, 4900, payment_id="pi_1", status=PaymentStatus.PENDING)
     services.payments.report(late, actor="stripe")
 
-    (payment,) = services.orders.payments(order_id)
+    (payment,) = services.records.of_order(order_id)
     assert payment.status is PaymentStatus.SUCCEEDED
 
 
@@ -235,7 +235,7 @@ def test_payment_for_a_cancelled_order_is_flagged_for_refund(services: Services)
 
     services.payments.report(a_payment(order_id, 4900), actor="stripe")
 
-    (payment,) = services.orders.payments(order_id)
+    (payment,) = services.records.of_order(order_id)
     assert payment.decision == "order_cancelled_refund_needed"
 
 
@@ -263,7 +263,7 @@ def test_a_channel_payment_before_its_order_is_parked_and_applied_when_the_order
         an_order((MUG, 1, 4900), external_id="404"), actor="shopify", event_id="wh-create"
     )
     # THEN the parked payment is on the order, and nothing is left parked
-    payments = services.orders.payments(order_id)
+    payments = services.records.of_order(order_id)
     assert [(p.payment_id, p.status) for p in payments] == [
         (payment.payment_id, PaymentStatus.SUCCEEDED)
     ]
@@ -280,7 +280,7 @@ def test_a_payment_for_an_unknown_order_is_kept_aside_and_changes_no_order(
 ) -> None:
     report = services.payments.report(a_payment("ord_unknown", 100), actor="stripe")
     assert report.outcome is PaymentOutcome.UNKNOWN_ORDER
-    assert services.orders.payments("ord_unknown") == []
+    assert services.records.of_order("ord_unknown") == []
     assert len(services.payments.parked.waiting_for("ORDER#ord_unknown")) == 1
 
 
@@ -379,14 +379,14 @@ def test_a_payment_landing_while_the_wait_is_being_parked_still_resumes_the_work
     # Given the webhook pays the order after await_payment read it but before the token is
     # parked (so the webhook finds no token to resume)
     order_id = awaiting_payment(services)
-    park = services.orders.put_wait
+    park = services.tokens.put
 
     def webhook_first(*args: Any, **kwargs: Any) -> None:
         services.payments.report(a_payment(order_id, 4900), actor="stripe")
         assert services.workflow.resumed == []
         park(*args, **kwargs)
 
-    monkeypatch.setattr(services.orders, "put_wait", webhook_first)
+    monkeypatch.setattr(services.tokens, "put", webhook_first)
 
     services.fulfilment.await_payment(order_id, "token-1", 3600)
 
@@ -396,11 +396,11 @@ def test_a_payment_landing_while_the_wait_is_being_parked_still_resumes_the_work
 def test_a_newer_parked_token_survives_the_resume_of_an_older_one(services: Services) -> None:
     order_id = awaiting_payment(services)
     services.fulfilment.await_payment(order_id, "token-1", 3600)
-    services.orders.put_wait(order_id, "payment", "token-2", at=utc_now(), ttl=timedelta(hours=1))
+    services.tokens.put(order_id, "payment", "token-2", at=utc_now(), ttl=timedelta(hours=1))
 
-    services.orders.delete_wait(order_id, "payment", "token-1")
+    services.tokens.delete(order_id, "payment", "token-1")
 
-    assert services.orders.get_wait(order_id, "payment") == "token-2"
+    assert services.tokens.get(order_id, "payment") == "token-2"
 
 
 def test_a_payment_for_a_backordered_order_is_kept_visible(services: Services) -> None:
@@ -411,7 +411,7 @@ def test_a_payment_for_a_backordered_order_is_kept_visible(services: Services) -
 
     assert status_of(services, order_id) is OrderStatus.BACKORDERED
     assert timeline(services, order_id)[-1] is EventType.PAYMENT_RECORDED
-    (payment,) = services.orders.payments(order_id)
+    (payment,) = services.records.of_order(order_id)
     assert payment.decision is None  # undecided: it pays the order once stock comes
 
 

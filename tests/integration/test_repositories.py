@@ -11,15 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.inbox.events import InboundEnvelope, OrderReported
 from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus, envelope_of, raw_body_of
 from shared.kernel.errors import ConcurrentModification, InvalidStockLevel
-from shared.kernel.events import EventType, InboundEnvelope, OrderReceived
 from shared.orders.domain import OrderStatus
 from shared.orders.store import Change, OrderRepository
 from shared.payments.domain import STATUS_RANK, PaymentStatus
+from shared.payments.store import PaymentRecords
 from shared.platform.api_keys import ApiKeyRepository, generate_key
 from shared.platform.clock import utc_now
 from shared.platform.table import Table
+from shared.stock.events import OrderBackordered, StockReserved
 from shared.stock.store import StockRepository
 from tests.builders import a_payment, an_order
 
@@ -57,7 +59,7 @@ def test_large_raw_bodies_go_to_the_blob_store(table: Table) -> None:
 def test_a_very_large_order_is_stored_compressed_and_read_back(table: Table) -> None:
     inbox = InboxRepository(table)
     lines = [(f"SKU-{n:04d}", 1, 100 + n) for n in range(1, 800)]
-    envelope = InboundEnvelope(event=OrderReceived(order=an_order(*lines)))
+    envelope = InboundEnvelope(event=OrderReported(order=an_order(*lines)))
     entry = InboxEntry(
         source="shopify",
         event_id="wh-huge",
@@ -83,7 +85,7 @@ def test_a_stale_version_cannot_overwrite_a_newer_change(table: Table) -> None:
     orders.apply(
         stale,
         Change(
-            event=EventType.STOCK_RESERVED,
+            event=StockReserved(reservations=[]),
             actor="a",
             at=utc_now(),
             to_status=OrderStatus.AWAITING_PAYMENT,
@@ -94,7 +96,7 @@ def test_a_stale_version_cannot_overwrite_a_newer_change(table: Table) -> None:
         orders.apply(
             stale,
             Change(
-                event=EventType.ORDER_BACKORDERED,
+                event=OrderBackordered(reason="b", shortages=[]),
                 actor="b",
                 at=utc_now(),
                 to_status=OrderStatus.BACKORDERED,
@@ -212,15 +214,15 @@ def test_payment_reports_in_any_order_settle_on_the_highest_rank(
     table: Table, statuses: list[PaymentStatus]
 ) -> None:
     # Given reports about one payment arriving in any order (retries, duplicates, reordering)
-    orders = OrderRepository(table)
+    records = PaymentRecords(table)
     payment_id = f"pi_{uuid.uuid4().hex}"
     stored: list[PaymentStatus] = []
     for status in statuses:
         # When each is reduced onto the payment record by the conditional write
-        orders.record_payment(
+        records.record(
             "ord_1", a_payment("ord_1", 100, status=status, payment_id=payment_id), at=utc_now()
         )
-        (record,) = [p for p in orders.payments("ord_1") if p.payment_id == payment_id]
+        (record,) = [p for p in records.of_order("ord_1") if p.payment_id == payment_id]
         stored.append(record.status)
     # Then it ends at the highest rank seen and never went down on the way
     assert stored[-1] == max(statuses, key=STATUS_RANK.__getitem__)

@@ -12,8 +12,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infra.local.streams import as_lambda_record
+from shared.inbox.events import InboundEnvelope, OrderReported, PaymentReported
 from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
-from shared.kernel.events import InboundEnvelope, OrderReceived, PaymentReported
 from shared.orders.store import OrderRepository
 from shared.payments.parked import ParkedPayments
 from shared.platform.table import Table
@@ -73,7 +73,7 @@ def test_a_failing_record_is_reported_alone_and_the_rest_take_effect(router_env:
 
     inbox = InboxRepository(router_env)
     order = an_order(("MUG", 1, 4900))
-    accepted(inbox, "order-1", InboundEnvelope(event=OrderReceived(order=order)))
+    accepted(inbox, "order-1", InboundEnvelope(event=OrderReported(order=order)))
     accepted(inbox, "mystery-1", None, source="nobody")  # no adapter reads it: a bug, loudly
     early_payment = a_payment(None, 4900, shopify_order="not-yet")
     accepted(inbox, "payment-1", InboundEnvelope(event=PaymentReported(payment=early_payment)))
@@ -100,7 +100,7 @@ def test_a_very_large_order_arrives_through_the_stream(router_env: Table) -> Non
 
     order = an_order(*[(f"SKU-{n:04d}", 1, 100) for n in range(1, 800)])
     accepted(
-        InboxRepository(router_env), "big-1", InboundEnvelope(event=OrderReceived(order=order))
+        InboxRepository(router_env), "big-1", InboundEnvelope(event=OrderReported(order=order))
     )
 
     result = lambda_handler({"Records": stream_records(router_env)}, FakeContext())
@@ -114,7 +114,7 @@ def test_timeline_entries_become_domain_events(router_env: Table) -> None:
     from functions.stream_router.handler import lambda_handler
 
     inbox = InboxRepository(router_env)
-    accepted(inbox, "order-1", InboundEnvelope(event=OrderReceived(order=an_order())))
+    accepted(inbox, "order-1", InboundEnvelope(event=OrderReported(order=an_order())))
     lambda_handler({"Records": stream_records(router_env)}, FakeContext())
     timeline = [
         r

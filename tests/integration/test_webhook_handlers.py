@@ -1,10 +1,12 @@
-"""The webhook Lambda handlers with API Gateway v2 events: the inbox contract."""
+"""The ingress Lambda handlers: webhooks with API Gateway v2 events, and the poll and queue
+functions (with the fictional providers of tests/fictional/acme): one inbox contract."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -17,7 +19,10 @@ from shared.providers.channels.shopify.simulator import ShopifySimulator
 from shared.providers.channels.shopify.webhook import sign
 from shared.providers.payments.stripe.simulator import StripeSimulator
 from shared.providers.simulation import Line, SignedRequest
+from shared.registry import EXTRA_PROVIDERS_ENV
 from tests.builders import FakeContext, HttpEvent, json_body
+from tests.fictional import acme
+from tests.fictional.acme.simulator import AcmeMarketApi, AcmeParcelSimulator
 
 SHOPIFY_SECRET = "shpss_test_0123456789abcdef"
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
@@ -212,3 +217,210 @@ def test_a_second_large_body_under_the_same_webhook_id_cannot_replace_the_first(
         return body
 
     assert raw_body_of(item, blob) == first.body
+
+
+# -- the poll and queue functions ----------------------------------------------------------------
+ACME_TOKEN = "acme-market-test-token"
+
+
+@pytest.fixture
+def acme_env(webhook_env: Table, monkeypatch: pytest.MonkeyPatch) -> Table:
+    """The fictional providers in the registry (as ORDERHUB_EXTRA_PROVIDERS adds them)."""
+    monkeypatch.setenv(EXTRA_PROVIDERS_ENV, acme.REFERENCE)
+    monkeypatch.delenv("SECRET_ID")
+    return webhook_env
+
+
+@pytest.fixture
+def market(acme_env: Table, monkeypatch: pytest.MonkeyPatch) -> Iterator[AcmeMarketApi]:
+    """AcmeMarket's API served on 127.0.0.1; the poll function's secret points at it."""
+    api = AcmeMarketApi(ACME_TOKEN)
+    url = api.start()
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="orderhub-test/acmemarket",
+        SecretString=json.dumps({"api_token": ACME_TOKEN, "api_url": url}),
+    )["ARN"]
+    monkeypatch.setenv("PROVIDER", "acmemarket")
+    monkeypatch.setenv("SECRET_ID", arn)
+    yield api
+    api.stop()
+
+
+def run_poll() -> dict[str, Any]:
+    from functions.pollers.poll import lambda_handler
+
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    result: dict[str, Any] = lambda_handler(scheduled, FakeContext())
+    return result
+
+
+def inbox_of(table: Table, source: str) -> dict[str, str]:
+    items = table.client.scan(TableName=table.name)["Items"]
+    prefix = f"INBOX#{source}#"
+    return {
+        item["event_id"]["S"]: item["status"]["S"]
+        for item in items
+        if item["PK"]["S"].startswith(prefix)
+    }
+
+
+def test_a_poll_stores_each_new_event_once_and_resumes_from_its_cursor(
+    market: AcmeMarketApi, acme_env: Table
+) -> None:
+    # GIVEN two orders in the journal, one of them journalled twice
+    first, second = market.place_order("A-1"), market.place_order("A-2")
+    market.repeat(first)
+    # WHEN the poll runs, a third order arrives, and the poll runs again
+    report = run_poll()
+    third = market.place_order("A-3")
+    again = run_poll()
+    # THEN every event is stored once; the second run started where the first stopped
+    assert report["receipts"] == {"ignored": 2, "duplicate": 1}
+    assert report["cursor"] == "3"
+    assert again["receipts"] == {"duplicate": 1, "ignored": 1}  # `since` is inclusive
+    assert inbox_of(acme_env, "acmemarket") == {
+        first: "ignored",
+        second: "ignored",
+        third: "ignored",
+    }
+    assert market.requests[-1] == "/v1/order-events?limit=100&since=3"
+    item = InboxRepository(acme_env).get("acmemarket", third)
+    assert item is not None
+    assert json.loads(raw_body_of(item) or b"")["order"] == {"id": "A-3", "revision": 1}
+    assert item["headers"]["Acme-Event-Sequence"] == "4"  # kept for audit
+
+
+def test_a_malformed_event_is_kept_as_malformed_and_does_not_stop_the_poll(
+    market: AcmeMarketApi, acme_env: Table
+) -> None:
+    # GIVEN an event the adapter cannot map, then a good one
+    market.append({"id": "evt-broken", "type": "ORDER_PLACED"})  # no order, no time
+    good = market.place_order("A-9")
+    # WHEN the poll runs
+    report = run_poll()
+    # THEN the broken one is recorded with its reason and bytes, and the poll went past it
+    assert report["receipts"] == {"malformed": 1, "ignored": 1}
+    assert inbox_of(acme_env, "acmemarket") == {"evt-broken": "malformed", good: "ignored"}
+    item = InboxRepository(acme_env).get("acmemarket", "evt-broken")
+    assert item is not None
+    assert "order: Field required" in item["ignored_reason"]
+    assert json.loads(raw_body_of(item) or b"")["id"] == "evt-broken"
+
+
+def test_a_run_that_fails_midway_leaves_the_cursor_where_its_items_are_stored(
+    market: AcmeMarketApi, acme_env: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fictional.acme.poll import AcmeMarketJournal
+
+    # GIVEN three events, fetched two at a time, and an inbox write that fails for the third
+    monkeypatch.setattr(AcmeMarketJournal, "page_size", 2)
+    events = [market.place_order(f"A-{n}") for n in range(3)]
+    original = InboxRepository.record
+
+    def failing(self: InboxRepository, entry: Any) -> bool:
+        if entry.event_id == events[2]:
+            raise RuntimeError("DynamoDB is unavailable")
+        return original(self, entry)
+
+    monkeypatch.setattr(InboxRepository, "record", failing)
+    # WHEN the run fails on its second page
+    with pytest.raises(RuntimeError):
+        run_poll()
+    # THEN the cursor is after the first page only: the next run fetches the third again
+    assert inbox_of(acme_env, "acmemarket") == dict.fromkeys(events[:2], "ignored")
+    monkeypatch.setattr(InboxRepository, "record", original)
+    report = run_poll()
+    assert report["receipts"] == {"duplicate": 1, "ignored": 1}
+    assert inbox_of(acme_env, "acmemarket") == dict.fromkeys(events, "ignored")
+
+
+def test_a_poll_refused_by_the_provider_fails_and_stores_nothing(
+    market: AcmeMarketApi, acme_env: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="orderhub-test/acmemarket-revoked",
+        SecretString=json.dumps({"api_token": "revoked", "api_url": market.start()}),
+    )["ARN"]
+    monkeypatch.setenv("SECRET_ID", arn)
+    market.place_order("A-1")
+    with pytest.raises(httpx.HTTPStatusError, match="401"):
+        run_poll()  # EventBridge retries it, then dead-letters the event (alarmed)
+    assert inbox_of(acme_env, "acmemarket") == {}
+
+
+def test_a_poll_provider_without_credentials_is_skipped_not_failed(
+    market: AcmeMarketApi, acme_env: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="orderhub-test/acmemarket-unset", SecretString=json.dumps({"api_token": ""})
+    )["ARN"]
+    monkeypatch.setenv("SECRET_ID", arn)
+    assert run_poll()["configured"] is False
+    assert market.requests == []
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """What Lambda's SQS event source hands the consumer."""
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{index}",
+                "receiptHandle": f"r-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764590400000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:acmeparcel",
+                "awsRegion": "eu-central-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def consume(event: dict[str, Any]) -> dict[str, Any]:
+    from functions.queues.handler import lambda_handler
+
+    os.environ["PROVIDER"] = "acmeparcel"
+    result: dict[str, Any] = lambda_handler(event, FakeContext())
+    return result
+
+
+def test_queue_notifications_are_stored_once_and_garbage_is_kept_not_retried(
+    acme_env: Table,
+) -> None:
+    parcel = AcmeParcelSimulator()
+    notification = parcel.notification("TRK-1", "IN_TRANSIT", notification_id="n-1")
+    # WHEN the same notification comes in two messages, with one that is not a notification
+    result = consume(sqs_event(notification, notification, "<xml/>"))
+    # THEN nothing is retried; the notification is stored once, the garbage as malformed
+    assert result == {"batchItemFailures": []}
+    assert inbox_of(acme_env, "acmeparcel") == {"n-1": "ignored", "sqs-m-2": "malformed"}
+    item = InboxRepository(acme_env).get("acmeparcel", "n-1")
+    assert item is not None
+    assert raw_body_of(item) == notification.encode()
+    assert item["headers"]["X-Sqs-Message-Id"] == "m-0"
+
+
+def test_a_message_that_could_not_be_stored_is_the_only_one_retried(
+    acme_env: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parcel = AcmeParcelSimulator()
+    bodies = [
+        parcel.notification("TRK-2", "IN_TRANSIT", notification_id=f"n-{n}") for n in range(3)
+    ]
+    original = InboxRepository.record
+
+    def failing(self: InboxRepository, entry: Any) -> bool:
+        if entry.event_id == "n-1":
+            raise RuntimeError("DynamoDB is unavailable")
+        return original(self, entry)
+
+    monkeypatch.setattr(InboxRepository, "record", failing)
+    result = consume(sqs_event(*bodies))
+    # SQS makes m-1 visible again (and dead-letters it after maxReceiveCount); the rest is done
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert inbox_of(acme_env, "acmeparcel") == {"n-0": "ignored", "n-2": "ignored"}

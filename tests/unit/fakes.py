@@ -1,11 +1,11 @@
-"""In-memory fakes of the stores the services use (shared/store/ports.py), and the services wired
-to them: the unit tests' world, with no AWS, no moto and no sockets.
+"""In-memory fakes of the stores the services use (shared/<context>/ports.py), and the services
+wired to them: the unit tests' world, with no AWS, no moto and no sockets.
 
 Each fake keeps the rule its DynamoDB repository keeps with a condition, by the same condition:
 
 - an order change is versioned: it commits only while the order is at the version it was read
   at and `Change.condition` holds, else ConcurrentModification (nothing is written);
-- a change's transaction is all or nothing, `also` actions included: every condition is checked
+- a change's transaction is all or nothing, `joined` writes included: every condition is checked
   first (stock `available >= qty`, a reservation not there yet, a payment's decision not written
   yet), the failing ones are named by index in TransactionConflict like DynamoDB's cancellation
   reasons, and only when none fails is anything written;
@@ -38,7 +38,7 @@ import copy
 import functools
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -48,22 +48,23 @@ from shared.kernel.errors import ConcurrentModification, InvalidStockLevel
 from shared.kernel.events import EventType, TimelineEntry
 from shared.kernel.time import utc_iso
 from shared.orders.domain import Order, OrderStatus
+from shared.orders.events import OrderReceived
 from shared.orders.intake import OrderIntake
 from shared.orders.store import (
     DETAILS_SK,
     ORDER_SK,
     Change,
+    Joined,
     OrderState,
-    PaymentRecord,
     channel_pk,
     event_sk,
     order_pk,
-    payment_sk,
     state_after,
 )
 from shared.payments.domain import STATUS_RANK, PaymentDecision, PaymentEvent
 from shared.payments.parked import ParkedPayment, parked_pk, reference_of
 from shared.payments.service import PaymentService
+from shared.payments.store import PaymentRecord, payment_sk
 from shared.platform.table import ConditionFailed, Item, Table, Transaction, TransactionConflict
 from shared.stock.domain import Allocation, StockLevel
 from shared.stock.store import reservation_sk, sku_pk, warehouse_sk
@@ -222,8 +223,8 @@ def _condition(expression: str | None) -> Callable[[Item], bool]:
 
 # -- orders -----------------------------------------------------------------------------------
 class FakeOrders(Races):
-    """OrderStore in memory: items shaped like the hot ORDER and PAYMENT items, read back
-    through OrderState.from_item / PaymentRecord.from_item like the real ones."""
+    """OrderStore in memory: items shaped like the hot ORDER item, read back through
+    OrderState.from_item like the real ones."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -231,8 +232,6 @@ class FakeOrders(Races):
         self.details_json: dict[str, str] = {}
         self.channel_keys: dict[ItemKey, str] = {}
         self.events: dict[str, dict[int, TimelineEntry]] = {}
-        self.payment_items: dict[str, dict[str, Item]] = {}  # order id -> payment SK -> item
-        self.waits: dict[ItemKey, str] = {}
 
     # -- creation ---------------------------------------------------------------------------
     @race_point
@@ -259,16 +258,15 @@ class FakeOrders(Races):
         entry = TimelineEntry(
             order_id=order_id,
             version=1,
-            type=EventType.ORDER_RECEIVED,
             at=received_at,
             actor=actor,
             status=OrderStatus.RECEIVED.value,
-            detail={
-                "channel": order.channel,
-                "external_id": order.external_id,
-                "total": order.totals.total.model_dump(),
-                "payment_method": order.payment_method.value,
-            },
+            event=OrderReceived(
+                channel=order.channel,
+                external_id=order.external_id,
+                total=order.totals.total,
+                payment_method=order.payment_method,
+            ),
         )
 
         def keep_key() -> None:
@@ -318,7 +316,9 @@ class FakeOrders(Races):
 
     # -- changing ---------------------------------------------------------------------------
     @race_point
-    def apply(self, state: OrderState, change: Change) -> OrderState:
+    def apply(
+        self, state: OrderState, change: Change, *, joined: Sequence[Joined] = ()
+    ) -> OrderState:
         order_id = state.order_id
         version = state.version + 1 + len(change.then)
         status = change.to_status or state.status
@@ -346,19 +346,18 @@ class FakeOrders(Races):
             entry = TimelineEntry(
                 order_id=order_id,
                 version=state.version + 1 + offset,
-                type=event,
                 at=change.at,
                 actor=change.actor,
                 status=status.value,
-                detail=copy.deepcopy(change.detail),
+                event=event,
             )
             txn.stage(
                 (order_pk(order_id), event_sk(entry.version)),
                 _always,
                 functools.partial(self._keep_event, entry),
             )
-        if change.also is not None:
-            change.also(txn)
+        for stage in joined:
+            stage(txn)
         try:
             txn.commit()
         except TransactionConflict as conflict:
@@ -372,7 +371,7 @@ class FakeOrders(Races):
     def _keep_event(self, entry: TimelineEntry) -> None:
         self.events.setdefault(entry.order_id, {})[entry.version] = entry
 
-    # -- payments ---------------------------------------------------------------------------
+    # -- money -------------------------------------------------------------------------------
     @race_point
     def mark_money_received(self, order_id: str, *, at: datetime) -> None:
         item = self.hot.get(order_id)
@@ -381,9 +380,27 @@ class FakeOrders(Races):
         item["money_received"] = True
         item["money_received_at"] = utc_iso(at)
 
+    # -- what tests read (not part of OrderStore) -------------------------------------------
+    def timeline(self, order_id: str) -> list[TimelineEntry]:
+        entries = self.events.get(order_id, {})
+        return [entries[version] for version in sorted(entries)]
+
+    def event_types(self, order_id: str) -> list[EventType]:
+        return [entry.type for entry in self.timeline(order_id)]
+
+
+# -- payment records --------------------------------------------------------------------------
+class FakePaymentRecords(Races):
+    """PaymentRecordStore in memory: items shaped like the PAYMENT items, read back through
+    PaymentRecord.from_item like the real ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[str, Item]] = {}  # order id -> payment SK -> item
+
     @race_point
-    def record_payment(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:
-        items = self.payment_items.setdefault(order_id, {})
+    def record(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:
+        items = self.items.setdefault(order_id, {})
         sk = payment_sk(payment.provider, payment.payment_id)
         current = items.get(sk)
         rank = STATUS_RANK[payment.status]
@@ -414,12 +431,12 @@ class FakeOrders(Races):
         return True
 
     @race_point
-    def payments(self, order_id: str) -> list[PaymentRecord]:
-        items = self.payment_items.get(order_id, {})
+    def of_order(self, order_id: str) -> list[PaymentRecord]:
+        items = self.items.get(order_id, {})
         return [PaymentRecord.from_item(copy.deepcopy(items[sk])) for sk in sorted(items)]
 
     @race_point
-    def mark_payment(
+    def mark_decided(
         self,
         txn: Transaction,
         order_id: str,
@@ -431,37 +448,35 @@ class FakeOrders(Races):
         sk = payment_sk(payment.provider, payment.payment_id)
 
         def undecided() -> bool:
-            item = self.payment_items.get(order_id, {}).get(sk)
+            item = self.items.get(order_id, {}).get(sk)
             return item is not None and item.get("applied") is False and "decision" not in item
 
         def decide() -> None:
-            self.payment_items[order_id][sk].update(decision=decision.value, applied=applied)
+            self.items[order_id][sk].update(decision=decision.value, applied=applied)
 
         return staged(txn).stage((order_pk(order_id), sk), undecided, decide)
 
-    # -- workflow waits ---------------------------------------------------------------------
+
+# -- workflow waits ---------------------------------------------------------------------------
+class FakeTaskTokens(Races):
+    """TaskTokenStore in memory: a wait is forgotten only with the token it holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: dict[ItemKey, str] = {}
+
     @race_point
-    def put_wait(
-        self, order_id: str, name: str, token: str, *, at: datetime, ttl: timedelta
-    ) -> None:
+    def put(self, order_id: str, name: str, token: str, *, at: datetime, ttl: timedelta) -> None:
         self.waits[(order_id, name)] = token
 
     @race_point
-    def get_wait(self, order_id: str, name: str) -> str | None:
+    def get(self, order_id: str, name: str) -> str | None:
         return self.waits.get((order_id, name))
 
     @race_point
-    def delete_wait(self, order_id: str, name: str, token: str) -> None:
+    def delete(self, order_id: str, name: str, token: str) -> None:
         if self.waits.get((order_id, name)) == token:
             del self.waits[(order_id, name)]
-
-    # -- what tests read (not part of OrderStore) -------------------------------------------
-    def timeline(self, order_id: str) -> list[TimelineEntry]:
-        entries = self.events.get(order_id, {})
-        return [entries[version] for version in sorted(entries)]
-
-    def event_types(self, order_id: str) -> list[EventType]:
-        return [entry.type for entry in self.timeline(order_id)]
 
 
 # -- stock ------------------------------------------------------------------------------------
@@ -662,6 +677,8 @@ class FakeWorld:
 
     clock: FakeClock
     orders: FakeOrders
+    records: FakePaymentRecords
+    tokens: FakeTaskTokens
     stock: FakeStock
     parked: FakeParkedPayments
     workflow: FakeWorkflow
@@ -700,29 +717,29 @@ class FakeWorld:
         return self.orders.event_types(order_id)
 
     def decisions(self, order_id: str) -> list[str | None]:
-        return [payment.decision for payment in self.orders.payments(order_id)]
+        return [payment.decision for payment in self.records.of_order(order_id)]
 
 
 def a_world(*, accept_test_payments: bool = False) -> FakeWorld:
     """A fresh world: empty stores, a still clock, order ids ord_0001, ord_0002, ..."""
     clock = FakeClock()
-    orders, stock, parked, workflow = (
-        FakeOrders(),
-        FakeStock(),
-        FakeParkedPayments(),
-        FakeWorkflow(),
-    )
+    orders, records, tokens = FakeOrders(), FakePaymentRecords(), FakeTaskTokens()
+    stock, parked, workflow = FakeStock(), FakeParkedPayments(), FakeWorkflow()
     numbers = itertools.count(1)
     payments = PaymentService(
         orders=orders,
-        workflow=workflow,
+        records=records,
         parked=parked,
+        tokens=tokens,
+        workflow=workflow,
         now=clock,
         accept_test_payments=accept_test_payments,
     )
     return FakeWorld(
         clock=clock,
         orders=orders,
+        records=records,
+        tokens=tokens,
         stock=stock,
         parked=parked,
         workflow=workflow,
@@ -735,5 +752,7 @@ def a_world(*, accept_test_payments: bool = False) -> FakeWorld:
             now=clock,
             new_id=lambda: f"ord_{next(numbers):04d}",
         ),
-        fulfilment=FulfilmentService(orders=orders, stock=stock, payments=payments, now=clock),
+        fulfilment=FulfilmentService(
+            orders=orders, stock=stock, tokens=tokens, payments=payments, now=clock
+        ),
     )

@@ -1,4 +1,5 @@
-"""Timeline entries and the EventBridge detail contract (docs/events.md)."""
+"""Domain events: one model per event, the EventBridge detail contract, and the generated docs
+(docs/events.md, docs/events/*.json) current with the models."""
 
 from __future__ import annotations
 
@@ -7,26 +8,32 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from shared.kernel.events import EVENT_SCHEMA_VERSION, EventType, TimelineEntry, domain_event_detail
+from shared import domain_events
+from shared.kernel.events import EventType, TimelineEntry, detail_model, domain_event_detail
+from shared.payments.events import OrderPaid
+from shared.stock.domain import Allocation
+from shared.stock.events import StockReserved
+from tests.builders import pln
 
 AT = datetime(2024, 5, 1, 14, 0, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+PAID = OrderPaid(provider="stripe", payment_id="pi_1", amount=pln(9800))
 
 
-def entry(version: int = 3, **detail: object) -> TimelineEntry:
+def entry(version: int = 3, event: OrderPaid | StockReserved = PAID) -> TimelineEntry:
     return TimelineEntry(
         order_id="ord_01HX",
         version=version,
-        type=EventType.ORDER_PAID,
         at=AT,
         actor="webhook:stripe",
         status="paid",
-        detail=dict(detail),
+        event=event,
     )
 
 
 def test_event_id_is_order_and_version_so_redeliveries_dedupe() -> None:
     assert entry(version=3).event_id == "ord_01HX/3"
-    assert entry(version=3).event_id == entry(version=3, other="x").event_id
+    other = OrderPaid(provider="payu", payment_id="x", amount=pln(1))
+    assert entry(version=3).event_id == entry(version=3, event=other).event_id
     assert entry(version=4).event_id != entry(version=3).event_id
 
 
@@ -35,10 +42,10 @@ def test_versions_start_at_one() -> None:
         entry(version=0)
 
 
-def test_domain_event_detail_carries_the_contract_keys_and_the_entry_detail() -> None:
-    detail = domain_event_detail(entry(provider="stripe", payment_id="pi_1"))
+def test_the_detail_is_the_envelope_and_the_event_model() -> None:
+    detail = domain_event_detail(entry())
     assert detail == {
-        "schema_version": EVENT_SCHEMA_VERSION,
+        "schema_version": 1,
         "event_id": "ord_01HX/3",
         "order_id": "ord_01HX",
         "order_version": 3,
@@ -47,23 +54,21 @@ def test_domain_event_detail_carries_the_contract_keys_and_the_entry_detail() ->
         "actor": "webhook:stripe",
         "provider": "stripe",
         "payment_id": "pi_1",
+        "amount": {"amount": 9800, "currency": "PLN"},
     }
-    assert EVENT_SCHEMA_VERSION == 1
+    # and it validates against that event's own detail model (what the JSON Schema describes)
+    assert detail_model(OrderPaid).model_validate(detail).model_dump(mode="json") == detail
 
 
-def test_event_types_are_the_published_detail_types() -> None:
-    assert {t.value for t in EventType} == {
-        "OrderReceived",
-        "StockReserved",
-        "OrderBackordered",
-        "PaymentRecorded",
-        "PaymentRejected",
-        "OrderPaid",
-        "OrderReadyToShip",
-        "StockReleased",
-        "OrderCancelled",
-        "OrderNeedsAttention",
-    }
+def test_every_event_type_has_one_model_and_reads_back_from_the_timeline() -> None:
+    assert {m.type for m in domain_events.MODELS} == set(EventType)
+    reserved = StockReserved(reservations=[Allocation(sku="MUG", warehouse="WAW-1", quantity=2)])
+    assert domain_events.event_from("StockReserved", reserved.model_dump_json()) == reserved
+
+
+def test_an_event_refuses_fields_it_does_not_define() -> None:
+    with pytest.raises(ValidationError):
+        OrderPaid.model_validate({**PAID.model_dump(), "surprise": 1})
 
 
 def test_occurred_at_is_normalised_to_utc() -> None:
@@ -71,3 +76,14 @@ def test_occurred_at_is_normalised_to_utc() -> None:
     assert (
         domain_event_detail(utc_entry)["occurred_at"] == domain_event_detail(entry())["occurred_at"]
     )
+
+
+def test_docs_and_json_schemas_are_generated_from_the_models_and_current() -> None:
+    files = domain_events.generated()
+    for path, text in files.items():
+        assert path.exists() and path.read_text() == text, (
+            f"{path} is stale: run `python -m shared.domain_events`"
+        )
+    assert {p.name for p in domain_events.SCHEMAS.glob("*.json")} == {
+        f"{t.value}.json" for t in EventType
+    }

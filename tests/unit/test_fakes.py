@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import pytest
 
+from shared.orders.ports import OrderStore
 from shared.orders.store import OrderRepository
 from shared.payments.parked import ParkedPayments
+from shared.payments.ports import ParkedPaymentStore, PaymentRecordStore
+from shared.payments.store import PaymentRecords
 from shared.platform.table import Table
-from shared.ports import OrderStore, ParkedPaymentStore, StockStore
+from shared.platform.workflow import TaskTokens, TaskTokenStore
 from shared.stock.domain import Allocation, StockLevel
+from shared.stock.ports import StockStore
 from shared.stock.store import StockRepository
 from tests.builders import an_order
 from tests.store_contract import AT, MUG, StoreContract, Stores, a_change, created
 from tests.unit.fakes import (
     FakeOrders,
     FakeParkedPayments,
+    FakePaymentRecords,
     FakeStock,
+    FakeTaskTokens,
     FakeTransaction,
 )
 
@@ -30,6 +36,8 @@ def fake_stores() -> Stores:
 
     return Stores(
         orders=orders,
+        records=FakePaymentRecords(),
+        tokens=FakeTaskTokens(),
         stock=stock,
         parked=FakeParkedPayments(),
         transaction=FakeTransaction,
@@ -51,8 +59,10 @@ def test_the_fakes_and_the_repositories_meet_the_same_ports() -> None:
     orders: list[OrderStore] = [FakeOrders(), OrderRepository(table)]
     stock: list[StockStore] = [FakeStock(), StockRepository(table)]
     parked: list[ParkedPaymentStore] = [FakeParkedPayments(), ParkedPayments(table)]
+    records: list[PaymentRecordStore] = [FakePaymentRecords(), PaymentRecords(table)]
+    tokens: list[TaskTokenStore] = [FakeTaskTokens(), TaskTokens(table)]
     # Then both kinds are there
-    assert len(orders) == len(stock) == len(parked) == 2
+    assert len(orders) == len(stock) == len(parked) == len(records) == len(tokens) == 2
 
 
 def test_a_transaction_touching_one_item_twice_is_refused_as_dynamodb_does() -> None:

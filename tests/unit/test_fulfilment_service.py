@@ -17,8 +17,10 @@ from shared.kernel.errors import (
 )
 from shared.kernel.events import EventType
 from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.orders.events import OrderNeedsAttention
 from shared.payments.domain import PaymentEvent
-from shared.stock.domain import Allocation
+from shared.stock.domain import Allocation, Shortage
+from shared.stock.events import OrderBackordered
 from tests.builders import a_payment
 from tests.unit.fakes import MUG, POSTER, FakeTransaction, FakeWorld, a_world
 
@@ -85,7 +87,8 @@ def test_a_shortfall_on_one_line_backorders_the_whole_order_naming_it(world: Fak
     assert (world.stock.level(MUG)[1], world.stock.level(POSTER, "KRK-1")[1]) == (0, 0)
     backordered = world.orders.timeline(order_id)[-1]
     assert backordered.type is EventType.ORDER_BACKORDERED
-    assert backordered.detail["shortages"] == [{"sku": POSTER, "requested": 3, "available": 1}]
+    assert isinstance(backordered.event, OrderBackordered)
+    assert backordered.event.shortages == [Shortage(sku=POSTER, requested=3, available=1)]
 
 
 def test_a_sku_never_stocked_backorders_the_order(world: FakeWorld) -> None:
@@ -272,11 +275,9 @@ def test_an_order_with_money_received_is_never_cancelled(
     state = world.state(order_id)
     assert (state.status, state.attention) == (before.status, f"{reason}_money_received")
     assert world.events(order_id).count(EventType.ORDER_NEEDS_ATTENTION) == asked_before + 1
-    assert world.orders.timeline(order_id)[-1].detail == {
-        "reason": reason,
-        "money_received": True,
-        "refund_needed_if_not_shipped": True,
-    }
+    assert world.orders.timeline(order_id)[-1].event == OrderNeedsAttention(
+        reason=reason, money_received=True, refund_needed_if_not_shipped=True
+    )
     assert state.reservations == before.reservations
 
 
@@ -408,7 +409,7 @@ def test_compensation_between_the_flag_and_the_record_waits_for_the_payment(
         except ConcurrentModification as error:
             refused.append(str(error))
 
-    world.orders.before("record_payment", compensate_now)
+    world.records.before("record", compensate_now)
     # When the webhook goes on
     world.payments.report(full_payment(order_id), actor="stripe")
     # Then compensation decided nothing while the money was in flight (the step retries),

@@ -60,7 +60,7 @@ def test_money_the_channel_collected_is_recorded_as_a_payment_and_pays_when_due(
     world.stock_up(MUG, 5)
     order_id = world.receive(an_order((MUG, 1, 4900), paid_by_channel=True))
     # Then its money is recorded (not decided: the order is only received)
-    (payment,) = world.orders.payments(order_id)
+    (payment,) = world.records.of_order(order_id)
     assert (payment.provider, payment.status, payment.amount) == (
         "shopify",
         PaymentStatus.SUCCEEDED,
@@ -79,7 +79,7 @@ def test_a_redelivered_channel_paid_order_records_its_payment_once(world: FakeWo
     order = an_order((MUG, 1, 4900), paid_by_channel=True)
     order_id = world.receive(order, event_id="wh-1")
     world.receive(order, event_id="wh-2")
-    assert len(world.orders.payments(order_id)) == 1
+    assert len(world.records.of_order(order_id)) == 1
 
 
 # -- payments that came first -------------------------------------------------------------------
@@ -95,7 +95,7 @@ def test_a_channel_payment_before_its_order_is_parked_and_applied_when_it_arrive
     world.stock_up(MUG, 5)
     order_id = world.receive(an_order((MUG, 1, 4900), external_id="404"))
     # Then the payment is on the order, nothing is left parked, and it pays when due
-    assert [(p.payment_id, p.status) for p in world.orders.payments(order_id)] == [
+    assert [(p.payment_id, p.status) for p in world.records.of_order(order_id)] == [
         (payment.payment_id, PaymentStatus.SUCCEEDED)
     ]
     assert world.parked.waiting_for(SHOPIFY_404) == []
@@ -113,7 +113,7 @@ def test_a_channel_payment_after_its_order_is_applied_without_parking(
     report = world.payments.report(a_payment(None, 4900, shopify_order="404"), actor="shopify")
     # Then it is applied to the order directly
     assert (report.outcome, report.order_id) == (PaymentOutcome.APPLIED, order_id)
-    assert len(world.orders.payments(order_id)) == 1
+    assert len(world.records.of_order(order_id)) == 1
     assert world.parked.waiting_for(SHOPIFY_404) == []
 
 
@@ -128,7 +128,7 @@ def test_an_order_arriving_while_its_payment_parks_still_gets_it(world: FakeWorl
     # Then its second look finds the order: applied, and nothing is left parked
     (order_id,) = arrived
     assert (report.outcome, report.order_id) == (PaymentOutcome.APPLIED, order_id)
-    assert len(world.orders.payments(order_id)) == 1
+    assert len(world.records.of_order(order_id)) == 1
     assert world.parked.waiting_for(SHOPIFY_404) == []
 
 
@@ -145,7 +145,7 @@ def test_an_order_arriving_just_after_its_payment_parked_applies_it_once(
     # Then both intake and the payment applied it, and it counts once
     (order_id,) = arrived
     assert report.outcome is PaymentOutcome.APPLIED
-    assert [p.payment_id for p in world.orders.payments(order_id)] == [payment.payment_id]
+    assert [p.payment_id for p in world.records.of_order(order_id)] == [payment.payment_id]
     assert world.parked.waiting_for(SHOPIFY_404) == []
     world.stock_up(MUG, 5)
     world.fulfilment.reserve_stock(order_id)
@@ -162,6 +162,6 @@ def test_every_parked_report_of_the_payment_is_applied(world: FakeWorld) -> None
     # When the order arrives
     order_id = world.receive(an_order((MUG, 1, 4900), external_id="404"))
     # Then the payment stands at its highest status and nothing waits
-    (payment,) = world.orders.payments(order_id)
+    (payment,) = world.records.of_order(order_id)
     assert payment.status is PaymentStatus.SUCCEEDED
     assert world.parked.waiting_for(SHOPIFY_404) == []

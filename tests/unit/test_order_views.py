@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from shared.kernel.money import Money
 from shared.orders.domain import OrderStatus, PaymentMethod
-from shared.orders.store import OrderState, PaymentRecord
+from shared.orders.store import OrderState
 from shared.orders.views import InvalidCursor, decode_cursor, encode_cursor, payment_status
 from shared.payments.domain import PaymentStatus
+from shared.payments.store import PaymentRecord
 
 TOTAL = Money(amount=40994, currency="PLN")
 

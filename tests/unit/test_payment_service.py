@@ -8,9 +8,10 @@ import pytest
 
 from shared.kernel.events import EventType
 from shared.orders.domain import OrderStatus, PaymentMethod
-from shared.payments.domain import PaymentEvent, PaymentStatus
+from shared.payments.domain import PaymentDecision, PaymentEvent, PaymentStatus
+from shared.payments.events import PaymentRecorded, PaymentRejected
 from shared.payments.service import PAYMENT_WAIT, PaymentOutcome
-from tests.builders import a_payment, an_order
+from tests.builders import a_payment, an_order, pln
 from tests.unit.fakes import MUG, FakeWorld, a_world
 
 
@@ -41,7 +42,7 @@ def test_a_full_payment_pays_the_waiting_order_and_resumes_its_workflow(world: F
     assert world.status(order_id) is OrderStatus.PAID
     assert world.decisions(order_id) == ["pays_order"]
     assert world.workflow.resumed == [("token-1", {"order_id": order_id, "paid": True})]
-    assert world.orders.get_wait(order_id, PAYMENT_WAIT) is None
+    assert world.tokens.get(order_id, PAYMENT_WAIT) is None
 
 
 def test_the_same_payment_reported_again_pays_once(world: FakeWorld) -> None:
@@ -69,7 +70,7 @@ def test_a_late_lower_report_after_the_success_changes_nothing(
     # When an earlier pending or failed report of it arrives late
     world.payments.report(a_payment(order_id, 4900, payment_id="pi_1", status=late), actor="s")
     # Then the success stands and the order did not move
-    (payment,) = world.orders.payments(order_id)
+    (payment,) = world.records.of_order(order_id)
     assert (payment.status, payment.decision) == (PaymentStatus.SUCCEEDED, "pays_order")
     assert world.state(order_id).version == version
 
@@ -83,8 +84,9 @@ def test_a_failed_attempt_is_noted_and_its_retry_pays(world: FakeWorld) -> None:
     world.payments.report(a_payment(order_id, 4900, payment_id="pi_1"), actor="stripe")
     # Then the attempt is on the timeline and the order is paid once
     assert world.events(order_id)[-2:] == [EventType.PAYMENT_RECORDED, EventType.ORDER_PAID]
-    noted = world.orders.timeline(order_id)[-2]
-    assert (noted.detail["payment_status"], noted.detail["reason"]) == ("failed", "card_declined")
+    noted = world.orders.timeline(order_id)[-2].event
+    assert isinstance(noted, PaymentRecorded)
+    assert (noted.payment_status, noted.reason) == (PaymentStatus.FAILED, "card_declined")
     assert world.status(order_id) is OrderStatus.PAID
 
 
@@ -124,8 +126,8 @@ def test_a_payment_landing_while_the_wait_is_parked_still_resumes_the_workflow(
 ) -> None:
     # Given the webhook pays the order after the workflow read it, before it parks its token
     order_id = world.awaiting_payment()
-    world.orders.before(
-        "put_wait", lambda: world.payments.report(a_payment(order_id, 4900), actor="stripe")
+    world.tokens.before(
+        "put", lambda: world.payments.report(a_payment(order_id, 4900), actor="stripe")
     )
     # When the workflow parks its token
     world.fulfilment.await_payment(order_id, "token-1", 3600)
@@ -137,9 +139,9 @@ def test_a_payment_landing_while_the_wait_is_parked_still_resumes_the_workflow(
 def test_resuming_forgets_only_the_token_it_used(world: FakeWorld) -> None:
     # Given a paid order whose workflow step was retried and parked a newer token
     order_id = waiting(world, token="token-1")
-    world.orders.before(
-        "delete_wait",
-        lambda: world.orders.put_wait(
+    world.tokens.before(
+        "delete",
+        lambda: world.tokens.put(
             order_id, PAYMENT_WAIT, "token-2", at=world.clock(), ttl=timedelta(hours=1)
         ),
     )
@@ -147,7 +149,7 @@ def test_resuming_forgets_only_the_token_it_used(world: FakeWorld) -> None:
     world.payments.report(a_payment(order_id, 4900), actor="stripe")
     # Then token-2 is still there for the retried step
     assert world.workflow.resumed_tokens() == ["token-1"]
-    assert world.orders.get_wait(order_id, PAYMENT_WAIT) == "token-2"
+    assert world.tokens.get(order_id, PAYMENT_WAIT) == "token-2"
 
 
 # -- payments that do not pay -------------------------------------------------------------------
@@ -170,8 +172,9 @@ def test_a_wrong_amount_or_currency_does_not_pay(
         EventType.ORDER_NEEDS_ATTENTION,  # money nobody keeps: it goes back
     )
     assert world.state(order_id).attention == "amount_mismatch"
-    assert rejected.detail["reason"] == "amount_mismatch"
-    assert rejected.detail["expected"] == {"amount": 4900, "currency": "PLN"}
+    assert isinstance(rejected.event, PaymentRejected)
+    assert rejected.event.reason is PaymentDecision.AMOUNT_MISMATCH
+    assert rejected.event.expected == pln(4900)
     assert world.workflow.resumed == []
     # And the money taken keeps the order from being cancelled later
     assert world.state(order_id).money_received
@@ -277,7 +280,7 @@ def test_a_payment_naming_an_unknown_order_is_kept_aside_and_changes_nothing(
     # Then it is reported as such, kept aside under that id, and no order or payment appears
     assert (report.outcome, report.order_id) == (PaymentOutcome.UNKNOWN_ORDER, "ord_unknown")
     assert len(world.parked.waiting_for("ORDER#ord_unknown")) == 1
-    assert world.orders.payments("ord_unknown") == []
+    assert world.records.of_order("ord_unknown") == []
     assert world.orders.get("ord_unknown") is None
 
 
@@ -333,7 +336,7 @@ def test_a_payment_recorded_while_the_order_starts_waiting_still_pays_it(
         assert world.fulfilment.reserve_stock(order_id) == "awaiting_payment"
         world.fulfilment.await_payment(order_id, "token-1", 3600)
 
-    world.orders.before("record_payment", workflow_runs)
+    world.records.before("record", workflow_runs)
     # When the webhook records and settles the payment
     world.payments.report(a_payment(order_id, 4900), actor="stripe")
     # Then one of the two paths paid the order and resumed the workflow
@@ -404,4 +407,5 @@ def test_cash_collected_at_another_amount_is_a_mismatch_not_a_second_payment(
     world.fulfilment.reserve_stock(order_id)
     world.payments.report(a_payment(order_id, 4500), actor="shopify")
     assert world.decisions(order_id) == ["amount_mismatch"]
-    assert world.orders.timeline(order_id)[-2].detail["expected"]["amount"] == 4900
+    rejected = world.orders.timeline(order_id)[-2].event
+    assert isinstance(rejected, PaymentRejected) and rejected.expected == pln(4900)

@@ -17,7 +17,7 @@ from shared.inbox.contract import (
     SignatureMismatch,
     WebhookRequest,
 )
-from shared.kernel.events import OrderReceived, PaymentReported
+from shared.inbox.events import OrderReported, PaymentReported
 from shared.kernel.money import Money
 from shared.orders.domain import Address, Order, PaymentMethod
 from shared.payments.domain import ChannelOrderRef, PaymentStatus
@@ -43,7 +43,7 @@ def delivery(
 
 def parsed_order(document: dict[str, Any]) -> Order:
     event = ADAPTER.parse(delivery(document)).event
-    assert isinstance(event, OrderReceived)
+    assert isinstance(event, OrderReported)
     return event.order
 
 
@@ -120,7 +120,7 @@ def test_orders_create_maps_the_official_order_to_the_canonical_order(
 ) -> None:
     parsed = ADAPTER.parse(delivery(shopify_order))
     assert (parsed.event_id, parsed.topic) == ("wh-1", "orders/create")
-    assert isinstance(parsed.event, OrderReceived)
+    assert isinstance(parsed.event, OrderReported)
     order = parsed.event.order
     assert (order.channel, order.external_id, order.external_number) == (
         "shopify",
@@ -295,7 +295,7 @@ def test_skus_with_spaces_and_hashes_are_kept_as_written(shopify_order: dict[str
     document = copy.deepcopy(shopify_order)
     document["line_items"][0]["sku"] = "IPOD 8GB #GREEN"
     parsed = ADAPTER.parse(delivery(document))
-    assert isinstance(parsed.event, OrderReceived)
+    assert isinstance(parsed.event, OrderReported)
     assert parsed.event.order.lines[0].sku == "IPOD 8GB #GREEN"
 
 

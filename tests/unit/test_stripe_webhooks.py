@@ -21,7 +21,7 @@ from shared.inbox.contract import (
     SignatureMismatch,
     WebhookRequest,
 )
-from shared.kernel.events import PaymentReported
+from shared.inbox.events import PaymentReported
 from shared.kernel.money import Money
 from shared.payments.domain import PaymentEvent, PaymentStatus
 from shared.providers.payments.stripe.webhook import (

@@ -15,17 +15,19 @@ import pytest
 
 from infra.local.stack import EmbeddedStack
 from shared.fulfilment.service import FulfilmentService
+from shared.fulfilment.wiring import fulfilment_service
+from shared.inbox.events import InboundEnvelope, OrderReported, PaymentReported
 from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
-from shared.kernel.events import EventType, InboundEnvelope, OrderReceived, PaymentReported
 from shared.orders.domain import OrderStatus, PaymentMethod
 from shared.orders.store import Change, OrderRepository
-from shared.payments.parked import ParkedPayments
-from shared.payments.service import PaymentService
+from shared.payments.events import OrderPaid
+from shared.payments.wiring import payment_service
 from shared.platform.clock import utc_now
 from shared.platform.table import Table
-from shared.platform.workflow import StepFunctionsWorkflow
+from shared.platform.wiring import Platform
+from shared.platform.workflow import StepFunctionsWorkflow, TaskTokens
 from shared.stock.store import StockRepository
-from tests.builders import a_payment, an_order
+from tests.builders import a_payment, an_order, pln
 from tests.conftest import eventually
 
 SKU = "WORKFLOW-MUG"
@@ -41,7 +43,7 @@ def orders(stack: EmbeddedStack) -> OrderRepository:
     return OrderRepository(Table(stack.table_name))
 
 
-def deliver(stack: EmbeddedStack, event: OrderReceived | PaymentReported) -> None:
+def deliver(stack: EmbeddedStack, event: OrderReported | PaymentReported) -> None:
     """What a webhook function does: one accepted inbox item; the stream does the rest."""
     InboxRepository(Table(stack.table_name)).record(
         InboxEntry(
@@ -102,15 +104,15 @@ def stored(
 
 def steps(stack: EmbeddedStack) -> FulfilmentService:
     """The workflow's steps, called directly (as the task Lambda would)."""
-    repo = orders(stack)
-    workflow = StepFunctionsWorkflow(stack.state_machine_arn)
-    return FulfilmentService(
-        orders=repo,
-        stock=StockRepository(Table(stack.table_name)),
-        payments=PaymentService(
-            orders=repo, workflow=workflow, parked=ParkedPayments(Table(stack.table_name))
-        ),
+    platform = Platform(
+        table=Table(stack.table_name),
+        workflows=StepFunctionsWorkflow(stack.state_machine_arn),
     )
+    return fulfilment_service(platform, payment_service(platform, accept_test_payments=False))
+
+
+def waiting_token(stack: EmbeddedStack, order_id: str) -> str | None:
+    return TaskTokens(Table(stack.table_name)).get(order_id, "payment")
 
 
 def start(stack: EmbeddedStack, order_id: str, window_seconds: int) -> None:
@@ -143,10 +145,10 @@ def test_the_state_machine_that_runs_is_the_one_cdk_synthesised(stack: EmbeddedS
 
 def test_a_prepaid_order_waits_for_payment_then_is_ready_to_ship(stack: EmbeddedStack) -> None:
     order = an_order((SKU, 2, 4900))
-    deliver(stack, OrderReceived(order=order))
+    deliver(stack, OrderReported(order=order))
     order_id = order_id_of(stack, order.external_id)
     eventually(lambda: status(stack, order_id), lambda s: s is OrderStatus.AWAITING_PAYMENT)
-    eventually(lambda: orders(stack).get_wait(order_id, "payment"))
+    eventually(lambda: waiting_token(stack, order_id))
 
     deliver(stack, PaymentReported(payment=a_payment(order_id, 9800)))
 
@@ -206,7 +208,7 @@ def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
     repo = orders(stack)
     order_id = stored(stack, (SKU, 1, 4900))
     start(stack, order_id, window_seconds=120)
-    token = eventually(lambda: repo.get_wait(order_id, "payment"))
+    token = eventually(lambda: waiting_token(stack, order_id))
     # Someone cancels the order by hand while the workflow waits; then the wait ends anyway:
     # MarkReadyToShip meets a cancelled order (InvalidTransition, not retried).
     state = repo.get(order_id)
@@ -305,7 +307,7 @@ def test_domain_events_reach_the_event_bus(stack: EmbeddedStack) -> None:
     )
     order = an_order((SKU, 1, 4900))
 
-    deliver(stack, OrderReceived(order=order))
+    deliver(stack, OrderReported(order=order))
     order_id = order_id_of(stack, order.external_id)
 
     def received_types() -> list[str]:
@@ -349,7 +351,12 @@ def test_a_payment_that_beats_the_deadline_carries_the_order_to_ready_to_ship(
     assert state is not None
     repo.apply(
         state,
-        Change(event=EventType.ORDER_PAID, to_status=OrderStatus.PAID, actor="test", at=utc_now()),
+        Change(
+            event=OrderPaid(provider="stripe", payment_id="pi_late", amount=pln(4900)),
+            to_status=OrderStatus.PAID,
+            actor="test",
+            at=utc_now(),
+        ),
     )
 
     assert finished(stack, order_id)["status"] == "SUCCEEDED"

@@ -25,7 +25,7 @@ from shared.inbox.contract import (
     parse_value,
     validation_message,
 )
-from shared.kernel.events import OrderReceived, PaymentReported
+from shared.inbox.events import OrderReported, PaymentReported
 from shared.kernel.money import Money, total_of
 from shared.kernel.time import UtcDatetime
 from shared.orders.domain import (
@@ -187,7 +187,7 @@ class ShopifyWebhooks:
         # pending order resent as orders/paid pays nothing.
         if topic == "orders/create":
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
-            event: OrderReceived | PaymentReported = OrderReceived(order=to_order(shopify_order))
+            event: OrderReported | PaymentReported = OrderReported(order=to_order(shopify_order))
         elif topic == "orders/paid":
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
             if shopify_order.financial_status not in PAID_STATUSES:

@@ -26,7 +26,7 @@ from shared.inbox.contract import (
     parse_model,
     validation_message,
 )
-from shared.kernel.events import PaymentReported
+from shared.inbox.events import PaymentReported
 from shared.payments.domain import PaymentEvent, PaymentStatus
 from shared.providers.payments.stripe.amounts import UnrepresentableAmount, from_stripe_amount
 

@@ -1,0 +1,51 @@
+"""The orders context's domain events."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.kernel.events import DomainEvent, EventType
+from shared.kernel.money import Money
+from shared.orders.domain import PaymentMethod
+
+
+class OrderReceived(DomainEvent):
+    """A channel's order was stored: once per channel order, whatever the redeliveries."""
+
+    type = EventType.ORDER_RECEIVED
+    when = "a channel's order was stored"
+    channel: str
+    external_id: str = Field(description="The order's id on its channel.")
+    total: Money
+    payment_method: PaymentMethod
+
+
+class OrderReadyToShip(DomainEvent):
+    """Reserved and paid (or cash on delivery): the warehouse may ship it."""
+
+    type = EventType.ORDER_READY_TO_SHIP
+    when = "ready for the warehouse"
+
+
+class OrderCancelled(DomainEvent):
+    """The order will not be fulfilled; its stock was given back in the same change."""
+
+    type = EventType.ORDER_CANCELLED
+    when = "the order will not be fulfilled (its stock released in the same change)"
+    reason: str = Field(description="`payment_timeout`, `step_failed`, or the shop's words.")
+
+
+class OrderNeedsAttention(DomainEvent):
+    """Automation stopped on an order whose money was taken, or money must go back; nothing was
+    undone and a person decides (refund, ship, or top up)."""
+
+    type = EventType.ORDER_NEEDS_ATTENTION
+    when = "automation stopped on an order whose money was taken, or money must go back"
+    reason: str = Field(
+        description="`step_failed`, `payment_timeout`, or the refund reason of the "
+        "`PaymentRejected` it follows in the same change."
+    )
+    money_received: bool = Field(
+        default=False, description="The money arrived before the order could go on."
+    )
+    refund_needed_if_not_shipped: bool = False
