@@ -61,7 +61,7 @@ class Router:
                 platform, payments, payment_window_seconds=settings.payment_window_seconds
             ),
             payments=payments,
-            inbox=self.inbox,
+            failures=self.inbox,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
 

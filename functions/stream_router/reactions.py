@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.inbox.events import InboundEvent, OrderReported, PaymentReported
-from shared.inbox.store import InboxRepository
+from shared.inbox.ports import FailureLog
 from shared.orders.intake import OrderIntake
 from shared.payments.service import PaymentOutcome, PaymentService
 from shared.platform.clock import utc_now
@@ -38,7 +38,7 @@ class Contexts:
 
     intake: OrderIntake
     payments: PaymentService
-    inbox: InboxRepository
+    failures: FailureLog
 
 
 def receive_order(contexts: Contexts, event: OrderReported, delivery: Delivery) -> str | None:
@@ -49,7 +49,7 @@ def report_payment(contexts: Contexts, event: PaymentReported, delivery: Deliver
     report = contexts.payments.report(event.payment, actor=delivery.actor)
     if report.outcome is PaymentOutcome.UNKNOWN_ORDER:
         # Kept (parked) and listed where operators look for failed deliveries.
-        contexts.inbox.record_failure(
+        contexts.failures.record_failure(
             delivery.source,
             delivery.event_id,
             f"the payment names order {report.order_id}, which does not exist",

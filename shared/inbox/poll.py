@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from shared import registry
 from shared.inbox.contract import Headers, Poller, WebhookRequest
 from shared.inbox.cursors import CursorRepository
+from shared.inbox.ports import InboxWriter
 from shared.inbox.service import record_fetched
-from shared.inbox.store import InboxRepository
 from shared.inbox.wiring import inbox_repository
 from shared.platform.clock import utc_now
 from shared.platform.secrets import provider_secret
@@ -56,7 +56,7 @@ def pull(
     *,
     secrets: Mapping[str, Any],
     cursors: CursorRepository,
-    inbox: InboxRepository,
+    inbox: InboxWriter,
     http: httpx.Client,
     now: Callable[[], datetime] = utc_now,
     max_pages: int = MAX_PAGES,

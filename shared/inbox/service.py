@@ -30,7 +30,8 @@ from shared.inbox.contract import (
     parse_value,
 )
 from shared.inbox.events import InboundEvent
-from shared.inbox.store import BodyTooLargeToStore, InboxEntry, InboxRepository, InboxStatus
+from shared.inbox.ports import InboxWriter
+from shared.inbox.store import BodyTooLargeToStore, InboxEntry, InboxStatus
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -73,9 +74,7 @@ def authenticate(
     adapter.verify(request, loaded)
 
 
-def record(
-    adapter: InboundAdapter, request: WebhookRequest, inbox: InboxRepository
-) -> WebhookReceipt:
+def record(adapter: InboundAdapter, request: WebhookRequest, inbox: InboxWriter) -> WebhookReceipt:
     """Map an authenticated request (400 if malformed) and store it once."""
     parsed = adapter.parse(request)
     status = InboxStatus.ACCEPTED if parsed.event is not None else InboxStatus.IGNORED
@@ -103,7 +102,7 @@ def record(
 def record_fetched(
     adapter: InboundAdapter,
     request: WebhookRequest,
-    inbox: InboxRepository,
+    inbox: InboxWriter,
     *,
     event_id: str,
     topic: str,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.inbox.ports import FailureLog, InboxWriter
+from shared.inbox.store import InboxRepository
 from shared.orders.ports import OrderStore
 from shared.orders.store import OrderRepository
 from shared.payments.parked import ParkedPayments
@@ -61,7 +63,10 @@ def test_the_fakes_and_the_repositories_meet_the_same_ports() -> None:
     parked: list[ParkedPaymentStore] = [FakeParkedPayments(), ParkedPayments(table)]
     records: list[PaymentRecordStore] = [FakePaymentRecords(), PaymentRecords(table)]
     tokens: list[TaskTokenStore] = [FakeTaskTokens(), TaskTokens(table)]
+    writer: InboxWriter = InboxRepository(table)
+    failures: FailureLog = InboxRepository(table)
     # Then both kinds are there
+    assert writer is not None and failures is not None
     assert len(orders) == len(stock) == len(parked) == len(records) == len(tokens) == 2
 
 

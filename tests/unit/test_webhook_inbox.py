@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -18,7 +18,7 @@ from shared.inbox.contract import (
     WebhookRequest,
 )
 from shared.inbox.service import MAX_BODY_BYTES, Receipt, authenticate, record
-from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
+from shared.inbox.store import InboxEntry, InboxStatus
 from shared.providers.channels.shopify.webhook import ShopifyWebhooks, sign
 
 SHOPIFY_SECRET = "s3cret"
@@ -36,9 +36,6 @@ class FakeInbox:
             return False
         self.entries.append(entry)
         return True
-
-    def as_repository(self) -> InboxRepository:
-        return cast(InboxRepository, self)
 
 
 class SpyAdapter:
@@ -75,7 +72,7 @@ def receive(delivery: WebhookRequest, inbox: FakeInbox) -> Receipt:
     """What the webhook route does: authenticate, then record."""
     adapter = ShopifyWebhooks()
     authenticate(adapter, delivery, {"webhook_secret": SHOPIFY_SECRET})
-    return record(adapter, delivery, inbox.as_repository()).receipt
+    return record(adapter, delivery, inbox).receipt
 
 
 def test_an_oversized_body_is_refused_before_any_signature_work() -> None:
@@ -131,7 +128,7 @@ def test_an_order_is_accepted_and_stored_with_its_canonical_envelope(
     body = json.dumps(shopify_order).encode()
     delivery = shopify_request(body, "orders/create")
     authenticate(ShopifyWebhooks(), delivery, {"webhook_secret": SHOPIFY_SECRET})
-    receipt = record(ShopifyWebhooks(), delivery, inbox.as_repository())
+    receipt = record(ShopifyWebhooks(), delivery, inbox)
     assert (receipt.receipt, receipt.event_id, receipt.topic) == (
         Receipt.ACCEPTED,
         "wh-1",
@@ -148,8 +145,8 @@ def test_an_order_is_accepted_and_stored_with_its_canonical_envelope(
 def test_a_redelivery_is_a_duplicate_and_stores_nothing_new(shopify_order: dict[str, Any]) -> None:
     inbox = FakeInbox()
     delivery = shopify_request(json.dumps(shopify_order).encode(), "orders/create")
-    first = record(ShopifyWebhooks(), delivery, inbox.as_repository())
-    second = record(ShopifyWebhooks(), delivery, inbox.as_repository())
+    first = record(ShopifyWebhooks(), delivery, inbox)
+    second = record(ShopifyWebhooks(), delivery, inbox)
     assert (first.receipt, second.receipt) == (Receipt.ACCEPTED, Receipt.DUPLICATE)
     assert second.event_id == "wh-1"
     assert len(inbox.entries) == 1
@@ -160,7 +157,7 @@ def test_an_unhandled_topic_is_stored_as_ignored(shopify_vector: dict[str, Any])
     receipt = record(
         ShopifyWebhooks(),
         request(shopify_vector["body"], shopify_vector["headers"]),
-        inbox.as_repository(),
+        inbox,
     )
     assert (receipt.receipt, receipt.event_id, receipt.topic) == (
         Receipt.IGNORED,
