@@ -43,8 +43,15 @@ if set(BY_TYPE) != set(EventType) or len(BY_TYPE) != len(MODELS):
 
 
 def event_from(event_type: str, document: str | bytes) -> DomainEvent:
-    """A stored timeline entry's event (its `detail` JSON) as its model."""
-    return BY_TYPE[EventType(event_type)].model_validate_json(document)
+    """A stored timeline entry's event (its `detail` JSON) as its model.
+
+    Entries written before the events were typed shared one detail between the events of a
+    change (an `OrderCancelled` after `StockReleased` also carried its `reservations`): keys
+    the model does not define are dropped when reading, so old timelines still read; what is
+    written is always exactly the model."""
+    model = BY_TYPE[EventType(event_type)]
+    fields = json.loads(document)
+    return model.model_validate({k: v for k, v in fields.items() if k in model.model_fields})
 
 
 # -- the published contract ------------------------------------------------------------------
