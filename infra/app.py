@@ -12,6 +12,7 @@ from aws_cdk import App, Environment
 from infra.nag import apply_nag
 from infra.paths import CDK_JSON, ROOT
 from infra.stack import OrderhubStack
+from shared.registry import EXTRA_PROVIDERS_ENV
 
 STACK_NAME = "orderhub"
 
@@ -42,6 +43,9 @@ def build_app(
 
 
 def main() -> None:
+    if os.environ.get(EXTRA_PROVIDERS_ENV):
+        # Fictional providers are for the tests' templates, never for a deployment.
+        raise SystemExit(f"unset {EXTRA_PROVIDERS_ENV} to synthesise or deploy the stack")
     # Under the CDK CLI, CDK_OUTDIR says where to write; run directly, write ./cdk.out.
     outdir = None if "CDK_OUTDIR" in os.environ else ROOT / "cdk.out"
     stage = os.environ.get("ORDERHUB_STAGE")  # `make synth STAGE=prod`; the CLI uses -c

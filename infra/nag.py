@@ -18,8 +18,8 @@ REASONS = {
         "the reconciler only."
     ),
     "IAM5[Resource::<StorageDocumentsCD3FCE94.Arn>/inbox/*]": (
-        "Webhook functions may only PutObject large raw bodies under the inbox/ prefix (and "
-        "the stream router only GetObject them): object keys are the providers' event ids."
+        "The stream router may only GetObject the large raw bodies every source stored under "
+        "inbox/ (each ingress function may write only its own inbox/<source>/ prefix)."
     ),
     "IAM5[Resource::<StorageDocumentsCD3FCE94.Arn>/orders/*]": (
         "Order details too large for a DynamoDB item, under the orders/ prefix, keyed by their "

@@ -187,8 +187,11 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 
 # Tests add a fictional provider without editing this file: a comma-separated list of
-# "<module>:<attribute>" references, each a Provider (or a tuple of them). Unset in production.
+# "<module>:<attribute>" references, each a Provider (or a tuple of them). Only modules under
+# `tests.` are accepted (no deployed package holds one), and the CDK app refuses to synthesise
+# a deployable template while it is set (infra/app.py).
 EXTRA_PROVIDERS_ENV = "ORDERHUB_EXTRA_PROVIDERS"
+EXTRA_PROVIDERS_PACKAGE = "tests."
 
 
 @dataclass
@@ -201,6 +204,11 @@ class _Extras:
             providers: list[Provider] = []
             for reference in filter(None, (r.strip() for r in references.split(","))):
                 module_name, _, attribute = reference.partition(":")
+                if not module_name.startswith(EXTRA_PROVIDERS_PACKAGE):
+                    raise ValueError(
+                        f"{EXTRA_PROVIDERS_ENV} names {module_name!r}: only test providers "
+                        f"({EXTRA_PROVIDERS_PACKAGE}...) can be added this way"
+                    )
                 value = getattr(importlib.import_module(module_name), attribute)
                 providers.extend(value if isinstance(value, tuple) else (value,))
             found = self.loaded[references] = tuple(providers)
@@ -224,6 +232,10 @@ def provider(name: str) -> Provider:
         if candidate.name == name:
             return candidate
     raise UnknownProvider(f"no provider named {name!r} in shared/registry.py")
+
+
+def is_provider(name: str) -> bool:
+    return any(candidate.name == name for candidate in providers())
 
 
 def webhook_providers() -> Iterator[Provider]:

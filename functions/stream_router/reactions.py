@@ -11,13 +11,36 @@ from typing import Any
 
 from shared.inbox.events import InboundEvent, OrderReported, PaymentReported
 from shared.inbox.ports import FailureLog
+from shared.kernel.errors import DomainError
 from shared.orders.intake import OrderIntake
 from shared.payments.service import PaymentOutcome, PaymentService
 from shared.platform.clock import utc_now
+from shared.platform.table import Item
+from shared.registry import is_provider, provider
 
 
 class UnknownEventKind(LookupError):
     """An inbox item's event has a kind no reaction handles."""
+
+
+class ForgedDelivery(DomainError):
+    """An inbox item claims another source than the one its key (the only part IAM pins to
+    the writing function) names, or its event speaks for another provider."""
+
+
+def source_of(image: Item) -> str:
+    """The source an inbox item's key names: INBOX#<source>#<event id>."""
+    source = str(image["PK"]).split("#", 2)[1]
+    if image.get("source") != source:
+        raise ForgedDelivery(f"item {image['PK']} says it came from {image.get('source')!r}")
+    return source
+
+
+def speaks_for(event: InboundEvent) -> str:
+    """The provider an event's content is about: a channel's order, a provider's payment."""
+    if isinstance(event, OrderReported):
+        return event.order.channel
+    return event.payment.provider
 
 
 @dataclass(frozen=True)
@@ -29,7 +52,9 @@ class Delivery:
 
     @property
     def actor(self) -> str:
-        return f"{self.source} webhook {self.event_id}"
+        """`stripe webhook evt_...`, `allegro poll <id>`, `amazon queue <id>`."""
+        how = type(provider(self.source).ingress).__name__ if is_provider(self.source) else ""
+        return f"{self.source} {how.lower() or 'webhook'} {self.event_id}"
 
 
 @dataclass
@@ -71,4 +96,10 @@ def react(contexts: Contexts, event: InboundEvent, delivery: Delivery) -> str | 
     reaction = REACTIONS.get(event.kind)
     if reaction is None:
         raise UnknownEventKind(f"no reaction handles inbound events of kind {event.kind!r}")
+    # One provider's function must not be able to speak for another (a Shopify delivery
+    # paying with a Stripe payment): each adapter maps only to its own provider's name.
+    if is_provider(delivery.source) and speaks_for(event) != delivery.source:
+        raise ForgedDelivery(
+            f"a {delivery.source} delivery reports a {event.kind} of {speaks_for(event)!r}"
+        )
     return reaction(contexts, event, delivery)

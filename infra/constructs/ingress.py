@@ -18,6 +18,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -27,7 +28,7 @@ from infra.config import StageConfig
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import PythonFunction
-from infra.nag import acknowledge
+from infra.nag import acknowledge, acknowledge_evidence
 from shared import registry
 from shared.inbox.cursors import cursor_pk
 from shared.inbox.store import inbox_pk
@@ -38,6 +39,14 @@ POLL_HANDLER = "functions.pollers.poll.lambda_handler"
 QUEUE_HANDLER = "functions.queues.handler.lambda_handler"
 # A message older than this is waiting on a consumer that fails or is throttled.
 QUEUE_AGE_ALARM_SECONDS = 15 * 60
+
+
+# The logical ids these secrets had under the `Webhooks` construct (before 2026-12-01): an
+# existing stack updates them in place, keeping the signing secrets the shop put in them.
+LEGACY_SECRET_IDS = {
+    "shopify": "WebhooksShopifySecret5730534C",
+    "stripe": "WebhooksStripeSecret97E6BE8C",
+}
 
 
 class Ingress(Construct):
@@ -70,6 +79,9 @@ class Ingress(Construct):
                 self.queues[provider.name], self.consumers[provider.name] = queue, consumer
 
     def _secret(self, provider: Provider) -> secretsmanager.Secret:
+        """The provider's secret. Named secrets cannot be replaced in place (CloudFormation
+        creates the new resource before deleting the old, and the name is taken), so one
+        deployed before the reshape keeps the logical id it had then."""
         secret = secretsmanager.Secret(
             self,
             f"{provider.construct_name}Secret",
@@ -83,6 +95,11 @@ class Ingress(Construct):
             ),
         )
         acknowledge(secret, "SMG4")
+        legacy = LEGACY_SECRET_IDS.get(provider.name)
+        if legacy is not None:
+            resource = secret.node.default_child
+            assert isinstance(resource, secretsmanager.CfnSecret)
+            resource.override_logical_id(legacy)
         return secret
 
     def _function(
@@ -121,7 +138,16 @@ class Ingress(Construct):
         self._storage.grant_items(
             function.function, "PutItem", leading_keys=(inbox_pk(provider.name, "*"),)
         )
-        self._storage.grant_inbox_blobs(function.function)
+        self._storage.grant_inbox_blobs(function.function, source=provider.name)
+        bucket = Stack.of(self).get_logical_id(
+            self._storage.documents.node.default_child  # type: ignore[arg-type]
+        )
+        acknowledge_evidence(
+            function,
+            f"IAM5[Resource::<{bucket}.Arn>/inbox/{provider.name}/*]",
+            f"PutObject of large raw bodies under inbox/{provider.name}/ only (keys are content "
+            "hashes): its own provider's prefix, nothing else in the bucket.",
+        )
         if secret is not None:
             secret.grant_read(function.function)
         self._monitoring.alarm(
@@ -162,6 +188,14 @@ class Ingress(Construct):
         )
         dead_letters = self._monitoring.dead_letter_queue(
             f"{name}PollDLQ", purpose=f"the {provider.title} poll schedule"
+        )
+        # A run that fails inside the function is retried twice by Lambda's asynchronous
+        # invocation, then its event is dead-lettered too (the rule's DLQ only sees events
+        # EventBridge could not deliver).
+        function.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(dead_letters),
+            retry_attempts=2,
+            max_event_age=Duration.minutes(max(schedule.every_minutes, 1)),
         )
         events.Rule(
             self,

@@ -7,6 +7,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
@@ -102,6 +103,12 @@ class OrderProcessing(Construct):
         fulfilment.state_machine.grant_start_execution(self.reconciler.function)
         fulfilment.grant_describe_executions(self.reconciler)
         reconcile_dlq = monitoring.dead_letter_queue("ReconcileDLQ", purpose="the reconciler")
+        # Failures inside the function are dead-lettered too, after Lambda's two async retries.
+        self.reconciler.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(reconcile_dlq),
+            retry_attempts=2,
+            max_event_age=Duration.hours(1),
+        )
         events.Rule(
             self,
             "ReconcileSchedule",

@@ -105,12 +105,16 @@ class Storage(Construct):
             resource_arns=[f"{self.table.table_arn}/index/*"],
         )
 
-    def grant_inbox_blobs(self, grantee: iam.IGrantable, *, read: bool = False) -> None:
-        """Webhooks write large raw bodies under inbox/; the stream router reads them."""
+    def grant_inbox_blobs(
+        self, grantee: iam.IGrantable, *, read: bool = False, source: str | None = None
+    ) -> None:
+        """An ingress function writes large raw bodies under inbox/<its source>/ only; the
+        stream router reads them all."""
+        prefix = f"inbox/{source}/*" if source else "inbox/*"
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:GetObject"] if read else ["s3:PutObject"],
-            resource_arns=[self.documents.arn_for_objects("inbox/*")],
+            resource_arns=[self.documents.arn_for_objects(prefix)],
         )
 
     def grant_order_documents(self, grantee: iam.IGrantable, *, write: bool) -> None:

@@ -15,6 +15,9 @@ from infra.local.template import Physical, Resolver
 # Permissions and policies have no effect in moto; log groups and the HTTP API are served by
 # the local runtime; the archive and metadata need no local counterpart.
 NOT_EMULATED = {
+    # Asynchronous-invocation retries and failure destinations: the local scheduler invokes
+    # synchronously and reports a failing run as a harness error instead.
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::IAM::Policy",
     "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy",

@@ -121,7 +121,9 @@ class FulfilmentService:
             state,
             Change(
                 event=StockReserved(reservations=allocations),
-                then=() if state.payment_required else (OrderReadyToShip(),),
+                then=()
+                if state.payment_required
+                else (OrderReadyToShip(reservations=allocations),),
                 to_status=target,
                 actor=ACTOR,
                 at=at,
@@ -199,14 +201,14 @@ class FulfilmentService:
             # amount that did not match): nothing is undone; a person ships or refunds.
             attention = f"{reason}_money_received" if state.status in _UNDOABLE else reason
             if state.attention != attention:
-                money_received = state.status in _UNDOABLE
+                received = True if state.status in _UNDOABLE else None
                 self.orders.apply(
                     state,
                     Change(
                         event=OrderNeedsAttention(
                             reason=reason,
-                            money_received=money_received,
-                            refund_needed_if_not_shipped=money_received,
+                            money_received=received,
+                            refund_needed_if_not_shipped=received,
                         ),
                         actor=ACTOR,
                         at=self.now(),
@@ -241,7 +243,7 @@ class FulfilmentService:
     def _cancel(self, state: OrderState, reason: str) -> None:
         at = self.now()
         held = list(state.reservations)
-        cancelled = OrderCancelled(reason=reason)
+        cancelled = OrderCancelled(reason=reason, reservations=held or None)
 
         release_stock(
             self.orders,

@@ -57,6 +57,13 @@ class TimelineEntry(BaseModel):
     actor: str = Field(description="What caused it: a webhook source, a workflow step, a user.")
     status: str = Field(description="The order status after this event.")
     event: SerializeAsAny[DomainEvent]
+    # The event model's version it was written with (None: the current one). A replay of an
+    # old entry publishes the version it was written in, not today's.
+    event_version: int | None = None
+
+    @property
+    def schema_version(self) -> int:
+        return self.event_version or self.event.version
 
     @property
     def type(self) -> EventType:
@@ -104,7 +111,7 @@ def domain_event_detail(entry: TimelineEntry) -> dict[str, Any]:
     """The EventBridge `detail` of a timeline entry, validated against its detail model."""
     model = detail_model(type(entry.event))
     detail = model(
-        schema_version=entry.event.version,
+        schema_version=entry.schema_version,
         event_id=entry.event_id,
         order_id=entry.order_id,
         order_version=entry.version,
@@ -113,4 +120,5 @@ def domain_event_detail(entry: TimelineEntry) -> dict[str, Any]:
         actor=entry.actor,
         **dict(entry.event),
     )
-    return detail.model_dump(mode="json")
+    # Optional fields are absent, not null, when they do not apply (consumers test presence).
+    return detail.model_dump(mode="json", exclude_none=True)

@@ -7,6 +7,7 @@ from pydantic import Field
 from shared.kernel.events import DomainEvent, EventType
 from shared.kernel.money import Money
 from shared.orders.domain import PaymentMethod
+from shared.stock.domain import Allocation
 
 
 class OrderReceived(DomainEvent):
@@ -25,6 +26,11 @@ class OrderReadyToShip(DomainEvent):
 
     type = EventType.ORDER_READY_TO_SHIP
     when = "ready for the warehouse"
+    reservations: list[Allocation] | None = Field(
+        default=None,
+        description="Where its stock is held, when it was reserved in the same change (cash "
+        "on delivery).",
+    )
 
 
 class OrderCancelled(DomainEvent):
@@ -33,6 +39,9 @@ class OrderCancelled(DomainEvent):
     type = EventType.ORDER_CANCELLED
     when = "the order will not be fulfilled (its stock released in the same change)"
     reason: str = Field(description="`payment_timeout`, `step_failed`, or the shop's words.")
+    reservations: list[Allocation] | None = Field(
+        default=None, description="The reservations given back in the same change."
+    )
 
 
 class OrderNeedsAttention(DomainEvent):
@@ -45,7 +54,12 @@ class OrderNeedsAttention(DomainEvent):
         description="`step_failed`, `payment_timeout`, or the refund reason of the "
         "`PaymentRejected` it follows in the same change."
     )
-    money_received: bool = Field(
-        default=False, description="The money arrived before the order could go on."
+    money_received: bool | None = Field(
+        default=None, description="True: the money arrived before the order could go on."
     )
-    refund_needed_if_not_shipped: bool = False
+    refund_needed_if_not_shipped: bool | None = None
+    # When it follows a PaymentRejected: the payment to give back.
+    provider: str | None = None
+    payment_id: str | None = None
+    amount: Money | None = None
+    expected: Money | None = Field(default=None, description="The order's total.")

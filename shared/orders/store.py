@@ -412,7 +412,7 @@ def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:
         "SK": event_sk(entry.version),
         "type": "event",
         "event_type": entry.type.value,
-        "event_version": entry.event.version,
+        "event_version": entry.schema_version,
         "order_id": entry.order_id,
         "version": entry.version,
         "at": utc_iso(entry.at),
@@ -430,4 +430,5 @@ def timeline_entry_of(item: Item) -> TimelineEntry:
         actor=item["actor"],
         status=item["status"],
         event=event_from(item["event_type"], item["detail"]),
+        event_version=item.get("event_version", 1),
     )

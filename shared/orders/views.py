@@ -124,7 +124,7 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
                 "at": utc_iso(entry.at),
                 "status": entry.status,
                 "actor": entry.actor,
-                "detail": entry.event.model_dump(mode="json"),
+                "detail": entry.event.model_dump(mode="json", exclude_none=True),
             }
             for entry in sorted(timeline, key=lambda e: e.version)
         ],

@@ -216,7 +216,9 @@ class PaymentService:
             refund = decided in _REFUND_DECISIONS
             change = Change(
                 event=PaymentRejected(**which, reason=decided, expected=expected),
-                then=(OrderNeedsAttention(reason=decided.value),) if refund else (),
+                then=(OrderNeedsAttention(reason=decided.value, **which, expected=expected),)
+                if refund
+                else (),
                 actor=actor,
                 at=self.now(),
                 set_fields={"attention": decided.value} if refund else {},

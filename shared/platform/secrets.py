@@ -29,10 +29,10 @@ def provider_secret(secret_id: str) -> dict[str, Any]:
     cached = _cache.get(secret_id)
     now = time.monotonic()
     if cached is not None and cached[0] is client and now - cached[1] < CACHE_SECONDS:
-        return cached[2]
+        return dict(cached[2])  # a copy: a caller that changes it must not change the cache
     value = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
     if not isinstance(value, dict):
         raise TypeError(f"secret {secret_id} is not a JSON object")
     with _lock:
         _cache[secret_id] = (client, now, value)
-    return value
+    return dict(value)

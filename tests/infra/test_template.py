@@ -212,3 +212,25 @@ def test_every_retried_error_name_is_one_the_tasks_can_report() -> None:
         )
         assert known, name
     assert "ClientError" not in TRANSIENT_ERRORS  # would also retry permanent errors
+
+
+# What an existing deployment holds: data, signing secrets, running executions. A changed logical
+# id would make CloudFormation replace the resource (and fail on a fixed name, or lose data).
+PINNED_LOGICAL_IDS = {
+    "StorageTableB43FDCE7": "AWS::DynamoDB::Table",
+    "StorageIdempotencyTable5D6E4193": "AWS::DynamoDB::Table",
+    "StorageDocumentsCD3FCE94": "AWS::S3::Bucket",
+    "DomainEventsBus42B15453": "AWS::Events::EventBus",
+    "DomainEventsBusArchive26D681C1": "AWS::Events::Archive",
+    "FulfilmentStateMachineE22F1BA6": "AWS::StepFunctions::StateMachine",
+    "MonitoringAlarmTopicAF62D4F1": "AWS::SNS::Topic",
+    "WebhooksShopifySecret5730534C": "AWS::SecretsManager::Secret",
+    "WebhooksStripeSecret97E6BE8C": "AWS::SecretsManager::Secret",
+    "HttpCursorKeyCAE686E1": "AWS::SecretsManager::Secret",
+}
+
+
+def test_stateful_and_named_resources_keep_their_logical_ids(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    for logical, kind in PINNED_LOGICAL_IDS.items():
+        assert logical in resources and resources[logical]["Type"] == kind, logical

@@ -13,11 +13,14 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from infra.local.streams import as_lambda_record
 from shared.inbox.events import InboundEnvelope, OrderReported, PaymentReported
-from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus
+from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus, compress
+from shared.orders.domain import OrderStatus
 from shared.orders.store import OrderRepository
 from shared.payments.parked import ParkedPayments
 from shared.platform.table import Table
+from shared.providers.payments.stripe.simulator import StripeSimulator
 from tests.builders import FakeContext, a_payment, an_order
+from tests.integration.conftest import Services
 
 
 @pytest.fixture
@@ -214,3 +217,83 @@ def test_a_webhook_delivery_is_mapped_again_from_its_raw_body(router_env: Table)
     assert order_id is not None
     details = orders.details(order_id)
     assert details is not None and details.lines[0].quantity == 2
+
+
+# -- provenance: a provider's function may write only INBOX#<its name>#* items (IAM), but every
+# other attribute of them is its choice; none of them may make it speak for another provider.
+def _awaiting_payment(services: Services, event_id: str) -> str:
+    services.stock.set_on_hand("MUG", "WAW-1", 5, at=datetime.now(UTC))
+    order_id = services.intake.receive(an_order(("MUG", 1, 4900)), actor="t", event_id=event_id)
+    assert services.fulfilment.reserve_stock(order_id) == "awaiting_payment"
+    return order_id
+
+
+def _route_inbox_inserts(table: Table, before: int) -> dict[str, Any]:
+    from functions.stream_router.handler import lambda_handler
+
+    records = [
+        r for r in stream_records(table)[before:] if r["dynamodb"]["Keys"]["SK"]["S"] == "INBOX"
+    ]
+    try:
+        result: dict[str, Any] = lambda_handler({"Records": records}, FakeContext())
+    except BatchProcessingError:
+        return {"failed": True}
+    return result
+
+
+def test_a_canonical_envelope_written_under_a_providers_key_is_not_trusted(
+    router_env: Table, services: Services
+) -> None:
+    # GIVEN an order waiting for payment, and an item the Shopify role may write, carrying a
+    # ready-made Stripe payment as its canonical envelope beside an empty body
+    order_id = _awaiting_payment(services, "e1")
+    before = len(stream_records(router_env))
+    InboxRepository(router_env).record(
+        InboxEntry(
+            source="shopify",
+            event_id="forged-1",
+            topic="orders/create",
+            received_at=datetime.now(UTC),
+            status=InboxStatus.ACCEPTED,
+            raw_body=b"{}",
+            envelope=InboundEnvelope(event=PaymentReported(payment=a_payment(order_id, 4900))),
+            event_kind="payment",
+        )
+    )
+    # WHEN the router reacts, THEN the bytes are mapped with Shopify's adapter (and fail), and
+    # the order is not paid
+    assert _route_inbox_inserts(router_env, before) == {"failed": True}
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.AWAITING_PAYMENT
+
+
+def test_an_item_claiming_another_source_than_its_key_is_refused(
+    router_env: Table, services: Services
+) -> None:
+    # GIVEN an unsigned Stripe payment stored under the Shopify key, claiming source "stripe"
+    order_id = _awaiting_payment(services, "e2")
+    stripe = StripeSimulator("whsec_not_the_real_one")
+    signed = stripe.event("payment_intent.succeeded", stripe.payment_intent(order_id, 4900, "pln"))
+    before = len(stream_records(router_env))
+    now = datetime.now(UTC)
+    router_env.put(
+        {
+            "PK": "INBOX#shopify#forged-2",
+            "SK": "INBOX",
+            "type": "inbox",
+            "source": "stripe",
+            "event_id": "forged-2",
+            "topic": "payment_intent.succeeded",
+            "status": "accepted",
+            "kind": "payment",
+            "received_at": now.isoformat(),
+            "raw_zlib": compress(signed.body),
+        }
+    )
+    # WHEN the router reacts, THEN it is a failure (listed, retried, dead-lettered) and the
+    # order is not paid
+    assert _route_inbox_inserts(router_env, before) == {"failed": True}
+    state = services.orders.get(order_id)
+    assert state is not None and state.status is OrderStatus.AWAITING_PAYMENT
+    (failure,) = InboxRepository(router_env).failures()
+    assert failure["last_error"].startswith("ForgedDelivery")
