@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from shared.inbox.events import InboundEvent
-
 if TYPE_CHECKING:
     import httpx
+
+    from shared.inbox.events import InboundEvent
 
 # A provider's delivery or event id becomes part of a DynamoDB key (2,048 bytes at most):
 # printable ASCII, short. Real ids are UUIDs or "evt_..." strings of a few dozen characters.

@@ -1,37 +1,26 @@
 """What an inbound delivery becomes, whatever its source (webhook, poll, queue): one canonical
-event per kind. The stream router has one reaction per kind (functions/stream_router)."""
+event per kind, each defined in its context (shared/orders/inbound.py,
+shared/payments/inbound.py). The stream router has one reaction per kind
+(functions/stream_router/reactions.py). Adapters import their own kind's module only, so a
+payment provider's webhook never loads the order models."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.orders.domain import Order
-from shared.payments.domain import PaymentEvent
+from shared.orders.inbound import OrderReported
+from shared.payments.inbound import PaymentReported
 
-
-class OrderReported(BaseModel):
-    """A channel reports a new order (or a new revision of one)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["order"] = "order"
-    order: Order
-
-
-class PaymentReported(BaseModel):
-    """A payment provider reports a payment's status."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["payment"] = "payment"
-    payment: PaymentEvent
-
+__all__ = ["InboundEnvelope", "InboundEvent", "OrderReported", "PaymentReported"]
 
 InboundEvent = Annotated[OrderReported | PaymentReported, Field(discriminator="kind")]
 
 
 class InboundEnvelope(BaseModel):
-    """The canonical form of a webhook as the inbox stores it."""
+    """The canonical form of a delivery as tests and tools store it (providers' items keep
+    only their raw bytes)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     event: InboundEvent

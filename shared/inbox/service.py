@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.inbox.contract import (
     EventId,
@@ -29,9 +29,11 @@ from shared.inbox.contract import (
     WebhookRequest,
     parse_value,
 )
-from shared.inbox.events import InboundEvent
 from shared.inbox.ports import InboxWriter
 from shared.inbox.store import BodyTooLargeToStore, InboxEntry, InboxStatus
+
+if TYPE_CHECKING:
+    from shared.inbox.events import InboundEvent
 
 MAX_BODY_BYTES = 1024 * 1024
 

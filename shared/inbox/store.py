@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.inbox.events import InboundEnvelope
 from shared.kernel.time import utc_iso
 from shared.platform.table import ConditionFailed, Item, Table
+
+if TYPE_CHECKING:
+    from shared.inbox.events import InboundEnvelope
 
 INBOX_SK = "INBOX"
 # Compressed raw bodies above this go to S3 so the item stays far below DynamoDB's 400 KB limit
@@ -208,6 +210,8 @@ def approximate_item_size(item: Item) -> int:
 
 def envelope_of(item: Item) -> InboundEnvelope:
     """The canonical event of an inbox item (as read from the table or its stream)."""
+    from shared.inbox.events import InboundEnvelope  # every kind's models: the router only
+
     if "envelope_zlib" in item:
         return InboundEnvelope.model_validate_json(zlib.decompress(item["envelope_zlib"]))
     return InboundEnvelope.model_validate_json(item["envelope"])

@@ -25,7 +25,6 @@ from shared.inbox.contract import (
     parse_value,
     validation_message,
 )
-from shared.inbox.events import OrderReported, PaymentReported
 from shared.kernel.money import Money, total_of
 from shared.kernel.time import UtcDatetime
 from shared.orders.domain import (
@@ -38,7 +37,9 @@ from shared.orders.domain import (
     PaymentMethod,
     Totals,
 )
+from shared.orders.inbound import OrderReported
 from shared.payments.domain import ChannelOrderRef, PaymentEvent, PaymentStatus
+from shared.payments.inbound import PaymentReported
 
 SOURCE = "shopify"
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"

@@ -26,8 +26,8 @@ from shared.inbox.contract import (
     parse_model,
     validation_message,
 )
-from shared.inbox.events import PaymentReported
 from shared.payments.domain import PaymentEvent, PaymentStatus
+from shared.payments.inbound import PaymentReported
 from shared.providers.payments.stripe.amounts import UnrepresentableAmount, from_stripe_amount
 
 SOURCE = "stripe"
