@@ -105,7 +105,16 @@ def handle_record(record: DynamoDBRecord) -> None:
         return
     image = from_item(raw["dynamodb"]["NewImage"])
     react = router(StreamRouterSettings.load())
-    if image["SK"] == "INBOX" and image.get("status") == "accepted":
+    if image["SK"] == "INBOX" and image.get("status") == "malformed":
+        # Kept by its poller or queue consumer because it could not be mapped: a person looks.
+        react.inbox.record_failure(
+            source_of(image),
+            image["event_id"],
+            f"malformed: {image.get('ignored_reason', '')}"[:300],
+            at=utc_now(),
+            kind="malformed",
+        )
+    elif image["SK"] == "INBOX" and image.get("status") == "accepted":
         try:
             react.on_inbox(image)
         except Exception as error:

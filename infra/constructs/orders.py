@@ -18,13 +18,15 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import PythonFunction
 
-# Only what the router acts on ever invokes it: accepted inbox items and timeline entries.
+# Only what the router acts on ever invokes it: accepted inbox items, malformed ones (polled or
+# queued items that could not be mapped: the router lists them with the failed deliveries,
+# which ingress functions may not write), and timeline entries.
 STREAM_FILTERS = [
     {
         "eventName": lambda_.FilterRule.is_equal("INSERT"),
         "dynamodb": {
             "Keys": {"SK": {"S": lambda_.FilterRule.is_equal("INBOX")}},
-            "NewImage": {"status": {"S": lambda_.FilterRule.is_equal("accepted")}},
+            "NewImage": {"status": {"S": lambda_.FilterRule.or_("accepted", "malformed")}},
         },
     },
     {

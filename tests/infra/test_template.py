@@ -93,7 +93,7 @@ def test_the_stream_router_retries_bisects_and_dead_letters(template: dict[str, 
     destination = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert template["Resources"][destination]["Type"] == "AWS::SQS::Queue"
     patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
-    assert patterns[0]["dynamodb"]["NewImage"]["status"]["S"] == ["accepted"]
+    assert patterns[0]["dynamodb"]["NewImage"]["status"]["S"] == ["accepted", "malformed"]
     assert patterns[1]["dynamodb"]["Keys"]["SK"]["S"] == [{"prefix": "EVENT#"}]
 
 

@@ -297,3 +297,29 @@ def test_an_item_claiming_another_source_than_its_key_is_refused(
     assert state is not None and state.status is OrderStatus.AWAITING_PAYMENT
     (failure,) = InboxRepository(router_env).failures()
     assert failure["last_error"].startswith("ForgedDelivery")
+
+
+def test_a_malformed_polled_item_is_listed_with_the_failed_deliveries(router_env: Table) -> None:
+    # GIVEN a polled item its adapter could not map, kept as malformed by the poller (which may
+    # not write the failure list itself)
+    before = len(stream_records(router_env))
+    InboxRepository(router_env).record(
+        InboxEntry(
+            source="acmemarket",
+            event_id="evt-9",
+            topic="order.created",
+            received_at=datetime.now(UTC),
+            status=InboxStatus.MALFORMED,
+            raw_body=b"not json",
+            ignored_reason="body is not valid JSON",
+        )
+    )
+    # WHEN the router sees it, THEN it is listed for a person, and nothing else happens
+    assert _route_inbox_inserts(router_env, before) == {"batchItemFailures": []}
+    (failure,) = InboxRepository(router_env).failures()
+    assert (failure["source"], failure["event_id"], failure["failure"]) == (
+        "acmemarket",
+        "evt-9",
+        "malformed",
+    )
+    assert failure["last_error"] == "malformed: body is not valid JSON"
