@@ -246,10 +246,6 @@ def poll_providers() -> Iterator[Provider]:
     return (p for p in providers() if isinstance(p.ingress, Poll))
 
 
-def queue_providers() -> Iterator[Provider]:
-    return (p for p in providers() if isinstance(p.ingress, Queue))
-
-
 _adapters: dict[str, Any] = {}
 
 

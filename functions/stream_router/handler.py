@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.stream_router.reactions import Contexts, Delivery, react, source_of
+from functions.stream_router.reactions import Contexts, StoredDelivery, react, source_of
 from shared.inbox.events import InboundEvent
 from shared.inbox.service import event_of
 from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
@@ -81,7 +81,7 @@ class Router:
     def on_inbox(self, image: Item) -> None:
         source = source_of(image)
         event = self.event_of(image, source)
-        order_id = react(self.contexts, event, Delivery(source, image["event_id"]))
+        order_id = react(self.contexts, event, StoredDelivery(source, image["event_id"]))
         metrics.add_metric(name=f"Inbox_{event.kind}", unit=MetricUnit.Count, value=1)
         logger.info(
             "inbox event processed",

@@ -44,7 +44,7 @@ def speaks_for(event: InboundEvent) -> str:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class StoredDelivery:
     """Which stored delivery is being reacted to (for actors and failure records)."""
 
     source: str
@@ -66,11 +66,13 @@ class Contexts:
     failures: FailureLog
 
 
-def receive_order(contexts: Contexts, event: OrderReported, delivery: Delivery) -> str | None:
+def receive_order(contexts: Contexts, event: OrderReported, delivery: StoredDelivery) -> str | None:
     return contexts.intake.receive(event.order, actor=delivery.actor, event_id=delivery.event_id)
 
 
-def report_payment(contexts: Contexts, event: PaymentReported, delivery: Delivery) -> str | None:
+def report_payment(
+    contexts: Contexts, event: PaymentReported, delivery: StoredDelivery
+) -> str | None:
     report = contexts.payments.report(event.payment, actor=delivery.actor)
     if report.outcome is PaymentOutcome.UNKNOWN_ORDER:
         # Kept (parked) and listed where operators look for failed deliveries.
@@ -84,14 +86,14 @@ def report_payment(contexts: Contexts, event: PaymentReported, delivery: Deliver
     return report.order_id
 
 
-Reaction = Callable[[Contexts, Any, Delivery], "str | None"]
+Reaction = Callable[[Contexts, Any, StoredDelivery], "str | None"]
 REACTIONS: dict[str, Reaction] = {
     "order": receive_order,
     "payment": report_payment,
 }
 
 
-def react(contexts: Contexts, event: InboundEvent, delivery: Delivery) -> str | None:
+def react(contexts: Contexts, event: InboundEvent, delivery: StoredDelivery) -> str | None:
     """Run the reaction of the event's kind; returns the order it concerned, if any."""
     reaction = REACTIONS.get(event.kind)
     if reaction is None:

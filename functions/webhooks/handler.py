@@ -23,4 +23,6 @@ SETTINGS = WebhookSettings
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return route_for().handle(event)
+    # Settings read once per request: they name the route and configure it.
+    settings = WebhookSettings.load()
+    return route_for(settings.provider).handle(event, settings)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from botocore.config import Config
 
 from infra.local.deployer import QueueMapping
+from infra.local.polling import PollingLoop
 
 Record = dict[str, Any]
 MAX_RECEIVE = 10  # SQS's ReceiveMessage limit
@@ -60,7 +60,9 @@ class QueueState:
     failed: int = 0  # left for SQS to make visible again (and, in the end, to dead-letter)
 
 
-class QueuePoller:
+class QueuePoller(PollingLoop):
+    thread_name = "queue-poller"
+
     def __init__(
         self,
         mappings: list[QueueMapping],
@@ -74,36 +76,13 @@ class QueuePoller:
         self._sqs = session.client("sqs", endpoint_url=endpoint)
         invoke_config = Config(read_timeout=900, retries={"total_max_attempts": 1})
         self._lambda = session.client("lambda", endpoint_url=endpoint, config=invoke_config)
+        super().__init__(interval_seconds=poll_interval_seconds, report=report)
         self._region = region
-        self._interval = poll_interval_seconds
-        self._report = report
         self.states = [QueueState(mapping) for mapping in mappings]
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._poll_lock = threading.Lock()
 
     def start(self) -> None:
-        if not self.states:
-            return  # no queue providers: no thread
-        self._thread = threading.Thread(target=self._run, name="queue-poller", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.poll_once()
-            except Exception as error:  # keep polling; say what went wrong
-                if self._report is None:
-                    raise
-                self._report(error, "poll")
-                busy = 0
-            if not busy:
-                self._stop.wait(self._interval)
+        if self.states:  # no queue providers: no thread
+            super().start()
 
     def poll_once(self) -> int:
         """One receive per mapping; returns how many messages were delivered."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from botocore.config import Config
 
 from infra.local.deployer import StreamMapping
 from infra.local.event_filters import matches
+from infra.local.polling import PollingLoop
 
 Record = dict[str, Any]
 _ITERATOR_ENDED = {
@@ -81,7 +81,9 @@ class MappingState:
     invocations: int = 0
 
 
-class StreamPoller:
+class StreamPoller(PollingLoop):
+    thread_name = "stream-poller"
+
     def __init__(
         self,
         mappings: list[StreamMapping],
@@ -99,41 +101,22 @@ class StreamPoller:
         invoke_config = Config(read_timeout=900, retries={"total_max_attempts": 1})
         self._lambda = session.client("lambda", endpoint_url=endpoint, config=invoke_config)
         self._sqs = session.client("sqs", endpoint_url=endpoint)
+        super().__init__(interval_seconds=poll_interval_seconds, report=report)
         self._region = region
         self._retry_delay = retry_delay_seconds
-        self._interval = poll_interval_seconds
         self._refresh = refresh_seconds
         self.states = [MappingState(mapping) for mapping in mappings]
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._poll_lock = threading.Lock()
         self.errors: list[str] = []  # also passed to `report` (the stack's error record)
-        self._report = report
         self.reanchored = 0  # how often a shard was resumed from its position (tests)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         for state in self.states:
             self._discover_shards(state)
-        self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.poll_once()
-            except Exception as error:
-                self._error(error, "poll")
-                busy = 0
-            if not busy:
-                self._stop.wait(self._interval)
+        super().start()
 
     def _error(self, error: BaseException, context: str) -> None:
+        # Kept on the poller too (tests read it); reported when the stack gave a reporter.
         self.errors.append(f"{context}: {error!r}")
         if self._report is not None:
             self._report(error, context)

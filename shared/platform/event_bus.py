@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Protocol
 
 from shared.kernel.events import TimelineEntry, domain_event_detail
 from shared.platform import aws
@@ -13,10 +12,6 @@ EVENT_SOURCE = "orderhub.orders"
 
 class PublishFailed(RuntimeError):
     """EventBridge did not accept an entry; the stream record is retried."""
-
-
-class EventPublisher(Protocol):
-    def publish(self, entry: TimelineEntry) -> None: ...
 
 
 class EventBridgePublisher:

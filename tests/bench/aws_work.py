@@ -172,7 +172,7 @@ class Tracker:
 
         return timed
 
-    # hooks on the default session
+    # hooks on shared/platform/aws.py's botocore session
     def _on_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_PARAMS] = copy.deepcopy(params)
 

@@ -7,7 +7,13 @@ from typing import Any, cast
 
 import pytest
 
-from functions.stream_router.reactions import REACTIONS, Contexts, Delivery, UnknownEventKind, react
+from functions.stream_router.reactions import (
+    REACTIONS,
+    Contexts,
+    StoredDelivery,
+    UnknownEventKind,
+    react,
+)
 from shared.inbox import events
 
 
@@ -25,4 +31,4 @@ def test_an_event_of_an_unknown_kind_fails_loudly() -> None:
         kind = "shipment"
 
     with pytest.raises(UnknownEventKind, match="shipment"):
-        react(cast(Contexts, None), cast(Any, Shipment()), Delivery("dpd", "evt-1"))
+        react(cast(Contexts, None), cast(Any, Shipment()), StoredDelivery("dpd", "evt-1"))
