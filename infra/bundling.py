@@ -92,8 +92,12 @@ RUNTIME_MODULES = frozenset(
 # Our top-level packages (every other import is the standard library or a distribution).
 OURS = ("functions", "shared")
 # Modules of a root package (a PROVIDER's) that ship only if something shipped imports them:
-# a provider's simulator signs test deliveries and sends them with httpx.
-NOT_SHIPPED_FROM_ROOTS = frozenset({"simulator"})
+# a provider's simulator signs test deliveries and sends them with httpx; a payment
+# provider's API client (httpx too) ships only to functions that call providers (below).
+NOT_SHIPPED_FROM_ROOTS = frozenset({"simulator", "client"})
+# A function that reaches this module calls payment providers' APIs, whose clients the
+# registry names by computed names: it gets every payment provider's client.
+GATEWAYS_MODULE = "shared.payments.gateways"
 # Subpackages the wheels import only inside functions, on paths no function of ours takes:
 # shipped only to a function whose own modules import them (or whose shipped third-party
 # modules import them at module level). Either would cost a webhook a large part of its 3 MB.
@@ -490,7 +494,15 @@ def package_roots(handler: str, environment: Mapping[str, str] | None = None) ->
     modules, _ = _our_graph((module,))
     if registry.__name__ not in modules:
         return (module,)
-    return (module, *sorted({entry.package for entry in registry.providers()}))
+    clients: tuple[str, ...] = ()
+    if GATEWAYS_MODULE in modules:
+        clients = tuple(
+            sorted(
+                f"{entry.package}.{entry.gateway.partition(':')[0]}"
+                for entry in registry.gateway_providers()
+            )
+        )
+    return (module, *sorted({entry.package for entry in registry.providers()}), *clients)
 
 
 def plan_package(roots: Sequence[str], *, platform: str = LAMBDA_PLATFORM) -> PackagePlan:

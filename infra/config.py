@@ -18,6 +18,8 @@ class StageConfig:
     retain_data: bool
     # A provider's test-mode payment may pay a live order: for sandboxes only.
     accept_test_payments: bool = False
+    # A payment session or refund open this long without a notification is asked about.
+    payment_reconcile_after_seconds: int = 15 * 60
 
     @classmethod
     def from_context(cls, scope: Construct) -> StageConfig:
@@ -33,4 +35,5 @@ class StageConfig:
             alarm_email=email,
             retain_data=str(get("retainData", "true")).lower() == "true",
             accept_test_payments=str(get("acceptTestPayments", "false")).lower() == "true",
+            payment_reconcile_after_seconds=int(str(get("paymentReconcileAfterSeconds", 15 * 60))),
         )

@@ -29,7 +29,7 @@ class OrderhubStack(Stack):
         fulfilment = Fulfilment(
             self, "Fulfilment", config=config, storage=storage, monitoring=monitoring
         )
-        OrderProcessing(
+        orders = OrderProcessing(
             self,
             "Orders",
             config=config,
@@ -37,10 +37,18 @@ class OrderhubStack(Stack):
             fulfilment=fulfilment,
             domain_events=domain_events,
             monitoring=monitoring,
+            ingress=ingress,
         )
         api = HttpApi(
-            self, "Http", config=config, storage=storage, ingress=ingress, monitoring=monitoring
+            self,
+            "Http",
+            config=config,
+            storage=storage,
+            ingress=ingress,
+            monitoring=monitoring,
+            fulfilment=fulfilment,
         )
+        orders.public_url(api.url)
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of webhooks and API")
         for provider in registry.providers():

@@ -21,7 +21,17 @@ from shared.orders.events import (
     OrderReadyToShip,
     OrderReceived,
 )
-from shared.payments.events import OrderPaid, PaymentRecorded, PaymentRejected
+from shared.payments.events import (
+    OrderHeld,
+    OrderPaid,
+    OrderReleased,
+    PaymentDisputed,
+    PaymentRecorded,
+    PaymentRejected,
+    RefundCompleted,
+    RefundFailed,
+    RefundRequested,
+)
 from shared.stock.events import OrderBackordered, StockReleased, StockReserved
 
 EVENT_SOURCE = "orderhub.orders"
@@ -36,6 +46,12 @@ MODELS: tuple[type[DomainEvent], ...] = (
     StockReleased,
     OrderCancelled,
     OrderNeedsAttention,
+    RefundRequested,
+    RefundCompleted,
+    RefundFailed,
+    PaymentDisputed,
+    OrderHeld,
+    OrderReleased,
 )
 BY_TYPE: dict[EventType, type[DomainEvent]] = {model.type: model for model in MODELS}
 if set(BY_TYPE) != set(EventType) or len(BY_TYPE) != len(MODELS):

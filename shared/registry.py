@@ -84,6 +84,10 @@ class SecretField:
     description: str
     required: bool = True
     generated_prefix: str = ""  # the shape the provider issues, e.g. Stripe's "whsec_"
+    generated_digits: bool = False  # the provider issues a number (a PayU or Przelewy24 id)
+    # Generated locally even though the webhook does not need it (an API key the gateway
+    # and its simulator share): optional for the webhook, present in the embedded stack.
+    generated_locally: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,10 @@ class Provider:
     simulator: str
     docs: str = ""  # where the provider documents what the adapter implements
     notes: str = ""  # one line of Markdown for the README's table
+    # A payment provider's API client ("<module>:<attribute>", a PaymentGateway factory:
+    # shared/payments/gateway.py): payment sessions, captures, refunds, reconciliation. Its
+    # base URL is the secret's `api_url` (the embedded stack fills it with the simulator's).
+    gateway: str = ""
 
     @property
     def path(self) -> str | None:
@@ -124,11 +132,25 @@ class Provider:
         return f"`POST {self.path}`"
 
     @property
+    def api_url_field(self) -> str | None:
+        """The secret field naming the provider's API base URL, when orderhub calls its API
+        (a poller, a payment gateway); the embedded stack serves the simulator's API there."""
+        if isinstance(self.ingress, Poll):
+            return self.ingress.base_url_field
+        return "api_url" if self.gateway else None
+
+    @property
     def required_secrets(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.secrets if f.required)
 
     def load_adapter(self) -> Any:
         return _load(self.package, self.adapter)()
+
+    def gateway_factory(self) -> Any:
+        """The PaymentGateway class: `from_secret(document, http)` builds one."""
+        if not self.gateway:
+            raise UnknownProvider(f"{self.name} has no payment gateway")
+        return _load(self.package, self.gateway)
 
     def simulator_class(self) -> Any:
         """The simulator: `from_secret(document)` builds one signing with that secret."""
@@ -178,11 +200,173 @@ PROVIDERS: tuple[Provider, ...] = (
                 description="the endpoint's signing secret (whsec_...)",
                 generated_prefix="whsec_",
             ),
+            SecretField(
+                "api_key",
+                env="STRIPE_SECRET_KEY",
+                description="the secret API key (sk_test_... in test mode, a restricted rk_ key "
+                "with Checkout Sessions, PaymentIntents and Refunds write)",
+                required=False,
+                generated_prefix="sk_test_",
+                generated_locally=True,
+            ),
+            SecretField(
+                "api_url",
+                env="STRIPE_API_URL",
+                description="API base URL; unset: https://api.stripe.com (test or live mode "
+                "follows the key)",
+                required=False,
+            ),
         ),
         adapter="webhook:StripeWebhooks",
         simulator="simulator:StripeSimulator",
+        gateway="client:StripeGateway",
         docs="https://docs.stripe.com/webhooks",
-        notes="`payment_intent.*`, `checkout.session.*`; `Stripe-Signature`, 300 s tolerance",
+        notes="`payment_intent.*`, `checkout.session.*`, `charge.refunded`, `refund.updated`, "
+        "`charge.dispute.created`; `Stripe-Signature`, 300 s tolerance",
+    ),
+    Provider(
+        name="payu",
+        title="PayU",
+        kind=Kind.PAYMENTS,
+        package="shared.providers.payments.payu",
+        ingress=Webhook(),
+        secrets=(
+            SecretField(
+                "pos_id",
+                env="PAYU_POS_ID",
+                description="the point of sale id (merchantPosId)",
+                generated_digits=True,
+            ),
+            SecretField(
+                "second_key",
+                env="PAYU_SECOND_KEY",
+                description="the POS's second key (MD5): notifications are signed with it",
+            ),
+            SecretField(
+                "client_id",
+                env="PAYU_CLIENT_ID",
+                description="OAuth client_id (usually the POS id)",
+                required=False,
+                generated_digits=True,
+                generated_locally=True,
+            ),
+            SecretField(
+                "client_secret",
+                env="PAYU_CLIENT_SECRET",
+                description="OAuth client_secret",
+                required=False,
+                generated_locally=True,
+            ),
+            SecretField(
+                "api_url",
+                env="PAYU_API_URL",
+                description="API base URL; unset: https://secure.snd.payu.com "
+                "(or https://secure.payu.com when environment is production)",
+                required=False,
+            ),
+            SecretField(
+                "environment",
+                env="PAYU_ENVIRONMENT",
+                description="sandbox (default) or production",
+                required=False,
+            ),
+        ),
+        adapter="webhook:PayUWebhooks",
+        simulator="simulator:PayUSimulator",
+        gateway="client:PayUGateway",
+        docs="https://developers.payu.com/europe/docs/",
+        notes="order (`PENDING`, `WAITING_FOR_CONFIRMATION`, `COMPLETED`, `CANCELED`) and refund "
+        "notifications; `OpenPayu-Signature` hash of body + second key",
+    ),
+    Provider(
+        name="przelewy24",
+        title="Przelewy24",
+        kind=Kind.PAYMENTS,
+        package="shared.providers.payments.przelewy24",
+        ingress=Webhook(),
+        secrets=(
+            SecretField(
+                "merchant_id",
+                env="P24_MERCHANT_ID",
+                description="the merchant id",
+                generated_digits=True,
+            ),
+            SecretField(
+                "pos_id",
+                env="P24_POS_ID",
+                description="the shop (POS) id, usually the merchant id",
+                generated_digits=True,
+            ),
+            SecretField("crc", env="P24_CRC", description="the CRC key: every sign includes it"),
+            SecretField(
+                "api_key",
+                env="P24_API_KEY",
+                description="the REST API key (basic auth posId:apiKey)",
+                required=False,
+                generated_locally=True,
+            ),
+            SecretField(
+                "api_url",
+                env="P24_API_URL",
+                description="API base URL; unset: https://sandbox.przelewy24.pl "
+                "(or https://secure.przelewy24.pl when environment is production)",
+                required=False,
+            ),
+            SecretField(
+                "environment",
+                env="P24_ENVIRONMENT",
+                description="sandbox (default) or production",
+                required=False,
+            ),
+        ),
+        adapter="webhook:Przelewy24Webhooks",
+        simulator="simulator:Przelewy24Simulator",
+        gateway="client:Przelewy24Gateway",
+        docs="https://developers.przelewy24.pl/",
+        notes="transaction and refund notifications; SHA-384 `sign` with the CRC, then "
+        "`PUT /api/v1/transaction/verify` (only a verified payment is paid)",
+    ),
+    Provider(
+        name="paypal",
+        title="PayPal",
+        kind=Kind.PAYMENTS,
+        package="shared.providers.payments.paypal",
+        ingress=Webhook(),
+        secrets=(
+            SecretField("client_id", env="PAYPAL_CLIENT_ID", description="REST app client id"),
+            SecretField("client_secret", env="PAYPAL_CLIENT_SECRET", description="REST app secret"),
+            SecretField(
+                "webhook_id",
+                env="PAYPAL_WEBHOOK_ID",
+                description="the webhook's id (part of what PayPal signs)",
+            ),
+            SecretField(
+                "verification",
+                env="PAYPAL_VERIFICATION",
+                description="api (default: POST /v1/notifications/verify-webhook-signature) or "
+                "offline (RSA-SHA256 with PayPal's certificate)",
+                required=False,
+            ),
+            SecretField(
+                "api_url",
+                env="PAYPAL_API_URL",
+                description="API base URL; unset: https://api-m.sandbox.paypal.com "
+                "(or https://api-m.paypal.com when environment is production)",
+                required=False,
+            ),
+            SecretField(
+                "environment",
+                env="PAYPAL_ENVIRONMENT",
+                description="sandbox (default) or production",
+                required=False,
+            ),
+        ),
+        adapter="webhook:PayPalWebhooks",
+        simulator="simulator:PayPalSimulator",
+        gateway="client:PayPalGateway",
+        docs="https://developer.paypal.com/api/rest/webhooks/",
+        notes="`PAYMENT.CAPTURE.*`, `CHECKOUT.ORDER.APPROVED`; transmission verified by "
+        "PayPal's API (or offline RSA-SHA256, certificate from PayPal hosts only)",
     ),
 )
 
@@ -244,6 +428,11 @@ def webhook_providers() -> Iterator[Provider]:
 
 def poll_providers() -> Iterator[Provider]:
     return (p for p in providers() if isinstance(p.ingress, Poll))
+
+
+def gateway_providers() -> Iterator[Provider]:
+    """Payment providers whose API orderhub calls (sessions, captures, refunds)."""
+    return (p for p in providers() if p.gateway)
 
 
 _adapters: dict[str, Any] = {}

@@ -81,11 +81,12 @@ def a_payment(
     payment_id: str | None = None,
     currency: str = "PLN",
     shopify_order: str | None = None,
+    provider: str = "stripe",
 ) -> PaymentEvent:
-    """A Stripe payment for an orderhub order, or (shopify_order=...) a payment the channel
-    reports for its own order id."""
+    """A Stripe (or `provider`) payment for an orderhub order, or (shopify_order=...) a payment
+    the channel reports for its own order id."""
     return PaymentEvent(
-        provider="shopify" if shopify_order else "stripe",
+        provider="shopify" if shopify_order else provider,
         provider_event_id=f"evt_{uuid.uuid4().hex[:12]}",
         payment_id=payment_id or f"pi_{uuid.uuid4().hex[:12]}",
         order_id=None if shopify_order else order_id,

@@ -44,17 +44,19 @@ _WHEN = {
     403: "`forbidden`: the API key lacks the route's scope",
     404: "Not found",
     409: "Conflict",
+    422: "`unprocessable`: the request is well-formed but cannot be met",
+    502: "`provider_error`: the payment provider refused or did not answer",
     415: "`unsupported_media_type`: the body is not `application/json`",
 }
 
 
 def responses(
-    model: type[BaseModel], description: str, *statuses: int, **when: str
+    model: type[BaseModel], description: str, *statuses: int, success: int = 200, **when: str
 ) -> dict[int, Any]:
-    """A route's OpenAPI `responses`: 200 with `model`, and each error status with the error
-    body (`when` overrides an error's description: `s404="..."`)."""
+    """A route's OpenAPI `responses`: `success` (200) with `model`, and each error status with
+    the error body (`when` overrides an error's description: `s404="..."`)."""
     documented: dict[int, Any] = {
-        200: {"description": description, "content": {"application/json": {"model": model}}}
+        success: {"description": description, "content": {"application/json": {"model": model}}}
     }
     for status in statuses:
         documented[status] = {

@@ -18,11 +18,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import orders, stock
+from functions.api import orders, payments, stock
 from functions.api.auth import KeyThenValidate
 from functions.api.settings import ApiSettings
 from shared.kernel.errors import DomainError, InvalidStockLevel, OrderNotFound
 from shared.orders.views import InvalidCursor
+from shared.payments.gateway import GatewayError, UnsupportedMethod
+from shared.payments.gateways import UnknownPaymentProvider
 from shared.platform.http import HttpResponse, error_response
 from shared.platform.observability import logger
 
@@ -45,6 +47,7 @@ app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=pars
 app._request_validation_middleware = KeyThenValidate()
 app.include_router(orders.router)
 app.include_router(stock.router)
+app.include_router(payments.router)
 
 
 def _field(issue: Mapping[str, Any]) -> str:
@@ -97,6 +100,23 @@ def order_not_found(error: OrderNotFound) -> HttpResponse:
 @app.exception_handler(InvalidStockLevel)
 def invalid_stock(error: InvalidStockLevel) -> HttpResponse:
     return error_response(409, error.code, str(error))
+
+
+@app.exception_handler(UnsupportedMethod)
+def unsupported_method(error: UnsupportedMethod) -> HttpResponse:
+    return _invalid([{"loc": ("method",), "msg": str(error)}])
+
+
+@app.exception_handler(UnknownPaymentProvider)
+def unknown_provider(error: UnknownPaymentProvider) -> HttpResponse:
+    return _invalid([{"loc": ("provider",), "msg": str(error)}])
+
+
+@app.exception_handler(GatewayError)
+def provider_error(error: GatewayError) -> HttpResponse:
+    # The provider's own words help the integrator (they name no buyer data we sent).
+    logger.warning("payment provider call failed", extra={"error": str(error)[:300]})
+    return error_response(502, "provider_error", str(error)[:500])
 
 
 @app.exception_handler(DomainError)

@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+from shared.payments.wiring import GatewaySettings
 from shared.platform.blobs import S3Blobs
 from shared.platform.secrets import provider_secret
-from shared.platform.settings import ConfigurationError, Settings
+from shared.platform.settings import ConfigurationError
 from shared.platform.table import Table
 from shared.platform.wiring import Platform, on_aws
 
 MIN_CURSOR_KEY_CHARS = 32
 
 
-class ApiSettings(Settings):
+class ApiSettings(GatewaySettings):
     table_name: str
     documents_bucket: str  # order details too large for an item are read from orders/
     cursor_secret_id: str  # Secrets Manager: {"key": "<random>"}, the cursors' HMAC key
+    state_machine_arn: str = ""  # releasing a held order resumes its waiting workflow
 
 
 def platform() -> Platform:

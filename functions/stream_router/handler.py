@@ -27,17 +27,17 @@ from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
 from shared.kernel.errors import DomainError
 from shared.orders.store import timeline_entry_of
 from shared.orders.wiring import order_intake
-from shared.payments.wiring import payment_service
+from shared.payments.wiring import GatewaySettings, gateways_of, payment_service, refund_service
 from shared.platform.clock import utc_now
 from shared.platform.event_bus import EventBridgePublisher
 from shared.platform.observability import logger, metrics
-from shared.platform.settings import ConfigurationError, Settings
+from shared.platform.settings import ConfigurationError
 from shared.platform.table import Item, from_item
 from shared.platform.wiring import on_aws
 from shared.registry import adapter_for, is_provider
 
 
-class StreamRouterSettings(Settings):
+class StreamRouterSettings(GatewaySettings):
     table_name: str
     state_machine_arn: str
     event_bus_name: str
@@ -53,7 +53,11 @@ class Router:
         platform = on_aws(
             settings.table_name, settings.documents_bucket, settings.state_machine_arn
         )
-        payments = payment_service(platform, accept_test_payments=settings.accept_test_payments)
+        gateways = gateways_of(settings)
+        payments = payment_service(
+            platform, accept_test_payments=settings.accept_test_payments, gateways=gateways
+        )
+        self.refunds = refund_service(platform, gateways, settings.public_url)
         self.blobs = platform.blobs
         self.inbox = InboxRepository(platform.table)
         self.contexts = Contexts(
@@ -62,6 +66,7 @@ class Router:
             ),
             payments=payments,
             failures=self.inbox,
+            refunds=self.refunds,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
 
@@ -125,6 +130,10 @@ def handle_record(record: DynamoDBRecord) -> None:
             raise
     elif image["SK"].startswith("EVENT#"):
         react.on_timeline(image)
+    elif image["SK"].startswith("REFUND#") and image.get("origin", "orderhub") == "orderhub":
+        # The refunds' outbox: a committed request is sent to its provider (retried, then
+        # dead-lettered with the stream's alarm, never lost).
+        react.refunds.dispatch(image["order_id"], image["refund_id"])
 
 
 def failure_summary(error: Exception) -> str:

@@ -9,10 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.inbox.events import InboundEvent, OrderReported, PaymentReported
+from shared.inbox.events import (
+    DisputeReported,
+    InboundEvent,
+    OrderReported,
+    PaymentReported,
+    RefundReported,
+)
 from shared.inbox.ports import FailureLog
 from shared.kernel.errors import DomainError
 from shared.orders.intake import OrderIntake
+from shared.payments.refunds import RefundService
 from shared.payments.service import PaymentOutcome, PaymentService
 from shared.platform.clock import utc_now
 from shared.platform.table import Item
@@ -40,6 +47,10 @@ def speaks_for(event: InboundEvent) -> str:
     """The provider an event's content is about: a channel's order, a provider's payment."""
     if isinstance(event, OrderReported):
         return event.order.channel
+    if isinstance(event, RefundReported):
+        return event.refund.provider
+    if isinstance(event, DisputeReported):
+        return event.dispute.provider
     return event.payment.provider
 
 
@@ -64,6 +75,7 @@ class Contexts:
     intake: OrderIntake
     payments: PaymentService
     failures: FailureLog
+    refunds: RefundService | None = None  # None: this deployment calls no payment provider
 
 
 def receive_order(contexts: Contexts, event: OrderReported, delivery: StoredDelivery) -> str | None:
@@ -86,10 +98,26 @@ def report_payment(
     return report.order_id
 
 
+def report_refund(
+    contexts: Contexts, event: RefundReported, delivery: StoredDelivery
+) -> str | None:
+    if contexts.refunds is None:
+        raise LookupError("refund notifications need the refunds service (PAYMENT_SECRET_IDS)")
+    return contexts.refunds.report(event.refund, actor=delivery.actor)
+
+
+def report_dispute(
+    contexts: Contexts, event: DisputeReported, delivery: StoredDelivery
+) -> str | None:
+    return contexts.payments.dispute(event.dispute, actor=delivery.actor)
+
+
 Reaction = Callable[[Contexts, Any, StoredDelivery], "str | None"]
 REACTIONS: dict[str, Reaction] = {
     "order": receive_order,
     "payment": report_payment,
+    "refund": report_refund,
+    "dispute": report_dispute,
 }
 
 

@@ -48,6 +48,9 @@ def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict
         return {"waiting": True}
     if task == "mark_ready_to_ship":
         return {"status": steps.mark_ready_to_ship(order_id)}
+    if task == "await_release":
+        steps.await_release(order_id, event["task_token"])
+        return {"waiting": True}
     if task == "compensate":
         return {"outcome": steps.compensate(order_id, event["reason"]).value}
     raise UnknownTask(f"unknown fulfilment task {task!r}")

@@ -15,6 +15,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.constructs.fulfilment import Fulfilment
 from infra.constructs.ingress import Ingress
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
@@ -27,6 +28,10 @@ API_ROUTES = (
     ("/api/v1/orders/{order_id}", apigwv2.HttpMethod.GET),
     ("/api/v1/stock/{sku}", apigwv2.HttpMethod.GET),
     ("/api/v1/stock/{sku}", apigwv2.HttpMethod.PUT),
+    ("/api/v1/orders/{order_id}/payment-session", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders/{order_id}/refunds", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders/{order_id}/refunds", apigwv2.HttpMethod.GET),
+    ("/api/v1/orders/{order_id}/release", apigwv2.HttpMethod.POST),
 )
 # <stack>/api-cursor: {"key": ...}, the key that signs list cursors (infra/local/seed.py fills
 # it for the embedded stack).
@@ -69,6 +74,7 @@ class HttpApi(Construct):
         storage: Storage,
         ingress: Ingress,
         monitoring: Monitoring,
+        fulfilment: Fulfilment,
     ) -> None:
         super().__init__(scope, construct_id)
         self.api = apigwv2.HttpApi(
@@ -112,10 +118,21 @@ class HttpApi(Construct):
             },
         )
         storage.grant_items(self.api_function.function, "GetItem", "Query")
-        # Its only writes are stock counts (PUT /api/v1/stock/{sku}): SKU# items, nothing else.
+        # Its writes: stock counts (PUT /api/v1/stock/{sku}) on SKU# items, and an order's
+        # payment sessions, refunds and hold (ORDER# items: its payments' refund_committed,
+        # the timeline entries the refunds and releases write).
         storage.grant_items(
-            self.api_function.function, "PutItem", "UpdateItem", leading_keys=("SKU#*",)
+            self.api_function.function,
+            "PutItem",
+            "UpdateItem",
+            leading_keys=("SKU#*", "ORDER#*"),
         )
+        ingress.grant_payment_gateways(self.api_function)
+        # Releasing a held order resumes its workflow (SendTaskSuccess on its token).
+        self.api_function.function.add_environment(
+            "STATE_MACHINE_ARN", fulfilment.state_machine_arn
+        )
+        fulfilment.grant_task_response(self.api_function.function)
         self.cursor_secret = secretsmanager.Secret(
             self,
             "CursorKey",
@@ -151,3 +168,5 @@ class HttpApi(Construct):
             threshold=5,
         )
         self.url = self.api.api_endpoint
+        # Payment sessions and refunds give providers our webhook URLs to notify.
+        self.api_function.function.add_environment("PUBLIC_URL", self.url)

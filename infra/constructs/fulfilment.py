@@ -193,6 +193,26 @@ class Fulfilment(Construct):
         )
         compensate.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
+        # A held order (a high-risk payment) waits for a person's release, then comes back.
+        await_release = _retry_transient(
+            tasks.LambdaInvoke(
+                self,
+                "AwaitRelease",
+                lambda_function=fn,  # type: ignore[arg-type]
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=_task_input(
+                    "await_release",
+                    order_id=sfn.JsonPath.string_at("$.order_id"),
+                    task_token=sfn.JsonPath.task_token,
+                ),
+                result_path="$.release",
+            )
+        )
+        ready.next(
+            sfn.Choice(self, "HeldForReview")
+            .when(sfn.Condition.string_equals("$.ready.status", "held"), await_release.next(ready))
+            .otherwise(sfn.Succeed(self, "Shippable"))
+        )
         compensation = compensate.next(
             sfn.Choice(self, "AfterCompensation")
             .when(sfn.Condition.string_equals("$.compensation.outcome", "paid"), ready)
@@ -239,7 +259,7 @@ class Fulfilment(Construct):
             errors=["States.Timeout"],
             result_path="$.error",  # keep the input (order_id) beside the error
         )
-        for step in (reserve, await_payment, ready):
+        for step in (reserve, await_payment, ready, await_release):
             step.add_catch(on_step_failure, errors=["States.ALL"], result_path="$.error")
 
         ready_to_ship = sfn.Succeed(self, "ReadyToShip")
@@ -247,8 +267,6 @@ class Fulfilment(Construct):
             sfn.Choice(self, "Route")
             .when(
                 sfn.Condition.string_equals("$.reservation.status", "awaiting_payment"),
-                # MarkReadyToShip ends the path itself: a Succeed state after it would be one
-                # more billed transition per order (Standard bills every state entered).
                 await_payment.next(ready),
             )
             .when(

@@ -78,6 +78,16 @@ class Ingress(Construct):
                 queue, consumer = self._queue(provider, provider.ingress)
                 self.queues[provider.name], self.consumers[provider.name] = queue, consumer
 
+    def grant_payment_gateways(self, function: PythonFunction) -> None:
+        """Let a function call the payment providers' APIs (sessions, captures, refunds,
+        reconciliation): read exactly their secrets, named in PAYMENT_SECRET_IDS."""
+        ids: dict[str, str] = {}
+        for provider in registry.gateway_providers():
+            secret = self.secrets[provider.name]
+            secret.grant_read(function.function)
+            ids[provider.name] = secret.secret_arn
+        function.function.add_environment("PAYMENT_SECRET_IDS", Stack.of(self).to_json_string(ids))
+
     def _secret(self, provider: Provider) -> secretsmanager.Secret:
         """The provider's secret. Named secrets cannot be replaced in place (CloudFormation
         creates the new resource before deleting the old, and the name is taken), so one

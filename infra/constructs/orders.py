@@ -14,6 +14,7 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.constructs.events import DomainEvents
 from infra.constructs.fulfilment import ORDER_STEP_ACTIONS, Fulfilment
+from infra.constructs.ingress import Ingress
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import PythonFunction
@@ -33,6 +34,14 @@ STREAM_FILTERS = [
         "eventName": lambda_.FilterRule.is_equal("INSERT"),
         "dynamodb": {"Keys": {"SK": {"S": lambda_.FilterRule.begins_with("EVENT#")}}},
     },
+    # The refunds' outbox: a refund asked through the API is sent to its provider.
+    {
+        "eventName": lambda_.FilterRule.is_equal("INSERT"),
+        "dynamodb": {
+            "Keys": {"SK": {"S": lambda_.FilterRule.begins_with("REFUND#")}},
+            "NewImage": {"origin": {"S": lambda_.FilterRule.is_equal("orderhub")}},
+        },
+    },
 ]
 
 
@@ -47,6 +56,7 @@ class OrderProcessing(Construct):
         fulfilment: Fulfilment,
         domain_events: DomainEvents,
         monitoring: Monitoring,
+        ingress: Ingress,
     ) -> None:
         super().__init__(scope, construct_id)
         self.router = PythonFunction(
@@ -72,6 +82,8 @@ class OrderProcessing(Construct):
         fulfilment.state_machine.grant_start_execution(router)
         fulfilment.grant_task_response(router)
         domain_events.bus.grant_put_events_to(router)
+        # Captures authorized money, sends refunds and applies their notifications.
+        ingress.grant_payment_gateways(self.router)
         self.stream_dlq = monitoring.dead_letter_queue("StreamDLQ", purpose="the stream router")
         router.add_event_source(
             sources.DynamoEventSource(
@@ -104,24 +116,80 @@ class OrderProcessing(Construct):
         storage.grant_index_query(self.reconciler.function)
         fulfilment.state_machine.grant_start_execution(self.reconciler.function)
         fulfilment.grant_describe_executions(self.reconciler)
-        reconcile_dlq = monitoring.dead_letter_queue("ReconcileDLQ", purpose="the reconciler")
-        # Failures inside the function are dead-lettered too, after Lambda's two async retries.
-        self.reconciler.function.configure_async_invoke(
-            on_failure=destinations.SqsDestination(reconcile_dlq),
+        self._schedule(
+            monitoring,
+            self.reconciler,
+            name="Reconcile",
+            purpose="the reconciler",
+            description="orderhub: restart orders stuck in received",
+            every=Duration.minutes(15),
+        )
+
+        self.payment_reconciler = PythonFunction(
+            self,
+            "PaymentReconciler",
+            handler="functions.pollers.payments.lambda_handler",
+            description="Every 10 minutes: ask payment providers about open sessions and refunds",
+            config=config,
+            memory_mb=256,
+            timeout=Duration.seconds(120),
+            environment={
+                "TABLE_NAME": storage.table.table_name,
+                "DOCUMENTS_BUCKET": storage.documents.bucket_name,
+                "STATE_MACHINE_ARN": fulfilment.state_machine_arn,
+                "ACCEPT_TEST_PAYMENTS": str(config.accept_test_payments).lower(),
+                "RECONCILE_AFTER_SECONDS": str(config.payment_reconcile_after_seconds),
+            },
+        )
+        payments_fn = self.payment_reconciler.function
+        storage.grant_items(payments_fn, *ORDER_STEP_ACTIONS)
+        storage.grant_index_query(payments_fn)
+        storage.grant_order_documents(payments_fn, write=False)
+        fulfilment.grant_task_response(payments_fn)
+        ingress.grant_payment_gateways(self.payment_reconciler)
+        self._schedule(
+            monitoring,
+            self.payment_reconciler,
+            name="PaymentReconcile",
+            purpose="the payment reconciler",
+            description="orderhub: ask payment providers about open sessions and refunds",
+            every=Duration.minutes(10),
+        )
+
+    def _schedule(
+        self,
+        monitoring: Monitoring,
+        function: PythonFunction,
+        *,
+        name: str,
+        purpose: str,
+        description: str,
+        every: Duration,
+    ) -> None:
+        """Run `function` on a schedule; a failed run is retried twice, then dead-lettered
+        (inside the function too, after Lambda's two async retries) with the DLQ's alarm."""
+        dlq = monitoring.dead_letter_queue(f"{name}DLQ", purpose=purpose)
+        function.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(dlq),
             retry_attempts=2,
             max_event_age=Duration.hours(1),
         )
         events.Rule(
             self,
-            "ReconcileSchedule",
-            description="orderhub: restart orders stuck in received",
-            schedule=events.Schedule.rate(Duration.minutes(15)),
+            f"{name}Schedule",
+            description=description,
+            schedule=events.Schedule.rate(every),
             targets=[
                 targets.LambdaFunction(
-                    self.reconciler.function,
-                    dead_letter_queue=reconcile_dlq,
+                    function.function,
+                    dead_letter_queue=dlq,
                     retry_attempts=2,
                     max_event_age=Duration.hours(1),
                 )
             ],
         )
+
+    def public_url(self, url: str) -> None:
+        """The stack's public base URL: providers are told to notify our webhooks there."""
+        for function in (self.router, self.payment_reconciler):
+            function.function.add_environment("PUBLIC_URL", url)

@@ -43,8 +43,12 @@ def provider_secret_document(
     document: dict[str, str] = {}
     for field in provider.secrets:
         value = (chosen or {}).get(field.name) or os.environ.get(field.env)
-        if not value and field.required:
-            value = field.generated_prefix + secrets.token_hex(24)
+        if not value and (field.required or field.generated_locally):
+            value = (
+                str(secrets.randbelow(900_000) + 100_000)
+                if field.generated_digits
+                else field.generated_prefix + secrets.token_hex(24)
+            )
         if value:
             document[field.name] = value
     return document

@@ -25,7 +25,6 @@ from infra.local.seed import DEMO_CATALOGUE, Seeded, seed
 from infra.local.streams import StreamPoller
 from infra.local.template import resources_of_type
 from shared import registry
-from shared.registry import Poll
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
@@ -444,6 +443,7 @@ class EmbeddedStack:
                 invoke=self._invoke_in_process,
             )
             self.gateway.start()
+            self._point_at_gateway()
         self.outputs = {
             name: deployer.resolver.resolve(output["Value"])
             for name, output in self.template.get("Outputs", {}).items()
@@ -452,24 +452,43 @@ class EmbeddedStack:
         return self
 
     def _serve_provider_apis(self) -> None:
-        """Each poll provider's poller calls its provider's API: serve that API's simulator
-        here and point the provider's secret at it, unless the developer named a sandbox of
-        their own (the secret's base URL field set from its environment variable)."""
+        """Each provider whose API orderhub calls (a poller's, a payment gateway's) gets its
+        simulator served here, and the provider's secret points at it, unless the developer
+        named a sandbox of their own (the secret's base URL field set from its environment
+        variable)."""
         assert self.seeded is not None
         assert self.deployment is not None
         secrets = self.client("secretsmanager")
-        for provider in registry.poll_providers():
-            assert isinstance(provider.ingress, Poll)
+        for provider in registry.providers():
+            field = provider.api_url_field
+            if field is None:
+                continue
             document = self.seeded.provider_secrets[provider.name]
             simulator = provider.simulator_class().from_secret(document)
             url = simulator.start()
             self._api_simulators[provider.name] = simulator
-            if not document.get(provider.ingress.base_url_field):
-                document[provider.ingress.base_url_field] = url
+            if not document.get(field):
+                document[field] = url
                 secrets.put_secret_value(
                     SecretId=self.deployment.secrets[f"{self.stack_name}/{provider.name}"],
                     SecretString=json.dumps(document),
                 )
+
+    def _point_at_gateway(self) -> None:
+        """What only the gateway's address completes: the functions' PUBLIC_URL (the
+        notification URLs they give payment providers) and where simulators of providers
+        with dashboard-configured webhooks (Stripe, PayPal) deliver them."""
+        from moto.awslambda.models import lambda_backends
+
+        assert self.gateway is not None
+        for function in lambda_backends[ACCOUNT][REGION].list_functions():
+            variables = function.environment_vars or {}
+            if "PUBLIC_URL" in variables:
+                variables["PUBLIC_URL"] = self.gateway.url
+        for simulator in self._api_simulators.values():
+            deliver_to = getattr(simulator, "deliver_to", None)
+            if deliver_to is not None:
+                deliver_to(self.gateway.url)
 
     def _scale_out_webhooks(self, routes: list[Any]) -> None:
         """Webhook functions get several execution environments (module copies); every other
@@ -594,6 +613,15 @@ class EmbeddedStack:
             if schedule.rule_name.startswith(f"Ingress{logical}"):
                 return schedule.rule_name
         raise KeyError(f"{provider} has no poll schedule")
+
+    def schedule_of(self, logical: str) -> str:
+        """The name of the EventBridge rule whose logical id contains `logical`
+        (e.g. "PaymentReconcileSchedule")."""
+        assert self.deployment is not None
+        for schedule in self.deployment.schedules:
+            if logical in schedule.rule_name:
+                return schedule.rule_name
+        raise KeyError(f"no schedule named like {logical}")
 
     def webhook_paths(self) -> list[str]:
         assert self.gateway is not None

@@ -20,10 +20,11 @@ from shared.orders.domain import OrderStatus, ensure_transition
 from shared.orders.events import OrderCancelled, OrderNeedsAttention, OrderReadyToShip
 from shared.orders.ports import OrderStore
 from shared.orders.store import Change, OrderState
+from shared.payments.events import OrderReleased
 from shared.payments.service import PAYMENT_WAIT, PaymentService
 from shared.platform.clock import Clock, utc_now
 from shared.platform.table import TransactionConflict
-from shared.platform.workflow import TaskTokenStore
+from shared.platform.workflow import TaskTokenStore, Workflow
 from shared.stock.domain import Allocation, Shortage, allocate
 from shared.stock.events import OrderBackordered, StockReleased, StockReserved
 from shared.stock.ports import StockStore
@@ -33,6 +34,10 @@ MAX_ATTEMPTS = 5
 # order update and up to two timeline entries.
 MAX_SKUS_PER_RESERVATION = 48
 ACTOR = "fulfilment workflow"
+HELD = "held"
+RELEASE_WAIT = "release"
+# A held order waits for a person at most as long as Standard executions live (one year).
+RELEASE_TTL = timedelta(days=366)
 PAYMENT_TIMEOUT = "payment_timeout"
 # How long compensation waits for a flagged payment to be recorded (the Compensate step's
 # retries span about 30-60 s; a flag-then-record takes milliseconds).
@@ -151,7 +156,12 @@ class FulfilmentService:
         self.payments.resume_if_paid(order_id)
 
     def mark_ready_to_ship(self, order_id: str) -> str:
+        """Paid -> ready to ship; "held" while a person must review the order first (a
+        high-risk payment): the workflow then waits in AwaitRelease and comes back here."""
+
         def move(state: OrderState) -> str:
+            if state.held and state.status is not OrderStatus.READY_TO_SHIP:
+                return HELD
             if state.status is not OrderStatus.READY_TO_SHIP:
                 ensure_transition(state.status, OrderStatus.READY_TO_SHIP)
                 self.orders.apply(
@@ -166,6 +176,16 @@ class FulfilmentService:
             return OrderStatus.READY_TO_SHIP.value
 
         return self._with_retries(order_id, move)
+
+    def await_release(self, order_id: str, task_token: str) -> None:
+        """Park the workflow's token until the hold is released (POST .../release); if it was
+        released before the token was parked, resume at once."""
+        self._load(order_id)
+        self.tokens.put(order_id, RELEASE_WAIT, task_token, at=self.now(), ttl=RELEASE_TTL)
+        state = self._load(order_id)
+        if not state.held:
+            self.payments.workflow.resume(task_token, {"order_id": order_id, "released": True})
+            self.tokens.delete(order_id, RELEASE_WAIT, task_token)
 
     def cancel(self, order_id: str, reason: str) -> str:
         """Cancel an order nothing was kept for, giving back its stock in the same change."""
@@ -272,3 +292,42 @@ class FulfilmentService:
             except ConcurrentModification:
                 continue
         raise ConcurrentModification(f"order {order_id} kept changing")
+
+
+@dataclass
+class HoldRelease:
+    """A person reviewed a held order: it may ship, and its waiting workflow goes on. (The
+    API does this; it needs the order store, the parked tokens and the workflow only.)"""
+
+    orders: OrderStore
+    tokens: TaskTokenStore
+    workflow: Workflow
+    now: Clock = utc_now
+
+    def release(self, order_id: str, *, actor: str, note: str | None = None) -> OrderState:
+        for _ in range(MAX_ATTEMPTS):
+            state = self.orders.get(order_id)
+            if state is None:
+                raise OrderNotFound(order_id)
+            if not state.held:
+                break
+            try:
+                state = self.orders.apply(
+                    state,
+                    Change(
+                        event=OrderReleased(note=note),
+                        actor=actor,
+                        at=self.now(),
+                        set_fields={"held": None},
+                    ),
+                )
+                break
+            except ConcurrentModification:
+                continue
+        else:
+            raise ConcurrentModification(f"order {order_id} kept changing while releasing it")
+        token = self.tokens.get(order_id, RELEASE_WAIT)
+        if token is not None:
+            self.workflow.resume(token, {"order_id": order_id, "released": True})
+            self.tokens.delete(order_id, RELEASE_WAIT, token)
+        return state

@@ -11,11 +11,21 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.orders.inbound import OrderReported
-from shared.payments.inbound import PaymentReported
+from shared.payments.inbound import DisputeReported, PaymentReported, RefundReported
 
-__all__ = ["InboundEnvelope", "InboundEvent", "OrderReported", "PaymentReported"]
+__all__ = [
+    "DisputeReported",
+    "InboundEnvelope",
+    "InboundEvent",
+    "OrderReported",
+    "PaymentReported",
+    "RefundReported",
+]
 
-InboundEvent = Annotated[OrderReported | PaymentReported, Field(discriminator="kind")]
+InboundEvent = Annotated[
+    OrderReported | PaymentReported | RefundReported | DisputeReported,
+    Field(discriminator="kind"),
+]
 
 
 class InboundEnvelope(BaseModel):

@@ -32,6 +32,12 @@ class EventType(StrEnum):
     STOCK_RELEASED = "StockReleased"
     ORDER_CANCELLED = "OrderCancelled"
     ORDER_NEEDS_ATTENTION = "OrderNeedsAttention"
+    REFUND_REQUESTED = "RefundRequested"
+    REFUND_COMPLETED = "RefundCompleted"
+    REFUND_FAILED = "RefundFailed"
+    PAYMENT_DISPUTED = "PaymentDisputed"
+    ORDER_HELD = "OrderHeld"
+    ORDER_RELEASED = "OrderReleased"
 
 
 class DomainEvent(BaseModel):

@@ -63,3 +63,6 @@ class OrderNeedsAttention(DomainEvent):
     payment_id: str | None = None
     amount: Money | None = None
     expected: Money | None = Field(default=None, description="The order's total.")
+    excess: Money | None = Field(
+        default=None, description="An overpayment: what exceeds the total and goes back."
+    )

@@ -88,6 +88,9 @@ class OrderState:
     # with money received is never cancelled by compensation, whatever its status says.
     money_received: bool = False
     money_received_at: str | None = None
+    # Held for review before it ships (a provider flagged the payment's risk); released
+    # through the API.
+    held: str | None = None
 
     @classmethod
     def from_item(cls, item: Item) -> OrderState:
@@ -110,6 +113,7 @@ class OrderState:
             test=item.get("test", False),
             money_received=item.get("money_received", False),
             money_received_at=item.get("money_received_at"),
+            held=item.get("held"),
         )
 
 
@@ -387,6 +391,8 @@ def state_after(
         updated = replace(updated, status_reason=fields["status_reason"])
     if "attention" in fields:
         updated = replace(updated, attention=fields["attention"])
+    if "held" in fields:
+        updated = replace(updated, held=fields["held"])
     if "reservations" in fields:
         updated = replace(
             updated,

@@ -23,7 +23,8 @@ from shared.orders.store import (
     details_of,
     timeline_entry_of,
 )
-from shared.payments.domain import PaymentDecision, PaymentStatus
+from shared.payments.domain import PaymentDecision, PaymentStatus, RefundStatus, Risk
+from shared.payments.refunds import Refund, sum_refunded
 from shared.payments.store import PaymentRecord
 from shared.platform.blobs import BlobStore
 from shared.platform.table import Item
@@ -52,23 +53,67 @@ def list_row(item: Item) -> dict[str, Any]:
 
 
 def payment_status(  # noqa: PLR0911 - one return per word, in order of precedence
-    state: OrderState, payments: list[PaymentRecord]
+    state: OrderState, payments: list[PaymentRecord], refunded: int = 0
 ) -> str:
-    """One word for the order's money: paid, received (money in, not applied yet: e.g. the
-    order is backordered), pending, rejected, failed, unpaid, not_required."""
-    if any(p.decision == PaymentDecision.PAYS_ORDER for p in payments):
+    """One word for the order's money: refunded / partially_refunded (money went back), paid,
+    partially_paid (split tender under way), received (money in, not applied yet: e.g. the
+    order is backordered), authorized, pending, rejected, failed, unpaid, not_required."""
+    paid = sum(p.amount.amount for p in payments if p.counts_toward_total)
+    taken = sum(p.amount.amount for p in payments if p.status.paid)
+    if refunded > 0:
+        return "refunded" if refunded >= taken else "partially_refunded"
+    if paid >= state.total.amount > 0 or any(
+        p.decision == PaymentDecision.PAYS_ORDER for p in payments
+    ):
         return "paid"
     if not state.payment_required:
         return "not_required"
-    if any(p.status is PaymentStatus.SUCCEEDED and p.decision is None for p in payments):
+    if paid > 0:
+        return "partially_paid"
+    if any(p.status.paid and p.decision is None for p in payments):
         return "received"
+    if any(p.status is PaymentStatus.AUTHORIZED for p in payments):
+        return "authorized"
     if any(p.status is PaymentStatus.PENDING for p in payments):
         return "pending"
     if any(p.decision is not None for p in payments):
         return "rejected"
-    if payments and all(p.status is PaymentStatus.FAILED for p in payments):
+    if payments and all(
+        p.status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED) for p in payments
+    ):
         return "failed"
     return "unpaid"
+
+
+def _payment_summary(
+    state: OrderState, payments: list[PaymentRecord], refunds: list[Refund]
+) -> dict[str, Any]:
+    currency = state.total.currency
+    paid = sum(p.amount.amount for p in payments if p.counts_toward_total)
+    refunded = sum_refunded(refunds)
+    methods = sorted({p.method for p in payments if p.method and p.status.paid})
+    return {
+        "status": payment_status(state, payments, refunded),
+        "paid": money(paid, currency),
+        "refunded": money(refunded, currency),
+        "outstanding": money(max(state.total.amount - paid, 0), currency),
+        "method": methods[0] if len(methods) == 1 else (", ".join(methods) or None),
+        "payments": [
+            {
+                "provider": p.provider,
+                "payment_id": p.payment_id,
+                "status": p.status.value,
+                "amount": p.amount.model_dump(),
+                "method": p.method,
+                "decision": p.decision,
+                "updated_at": p.updated_at,
+                **({"failure_reason": p.failure_reason} if p.failure_reason else {}),
+                **({"risk": p.risk.model_dump(exclude_none=True)} if p.risk else {}),
+            }
+            for p in payments
+        ],
+        "refunds": [r.view() for r in sorted(refunds, key=lambda r: r.created_at)],
+    }
 
 
 def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, Any] | None:
@@ -79,6 +124,7 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
     state = OrderState.from_item(hot)
     details = details_of(by_sk[DETAILS_SK], blobs) if DETAILS_SK in by_sk else None
     payments = [PaymentRecord.from_item(i) for i in items if i["SK"].startswith("PAYMENT#")]
+    refunds = [Refund.from_item(i) for i in items if i["SK"].startswith("REFUND#")]
     timeline = [timeline_entry_of(i) for i in items if i["SK"].startswith("EVENT#")]
     return {
         "order_id": state.order_id,
@@ -100,22 +146,9 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
         "totals": details.totals.model_dump(mode="json")
         if details
         else {"total": state.total.model_dump()},
-        "payment": {
-            "status": payment_status(state, payments),
-            "payments": [
-                {
-                    "provider": p.provider,
-                    "payment_id": p.payment_id,
-                    "status": p.status.value,
-                    "amount": p.amount.model_dump(),
-                    "method": p.method,
-                    "decision": p.decision,
-                    "updated_at": p.updated_at,
-                    **({"failure_reason": p.failure_reason} if p.failure_reason else {}),
-                }
-                for p in payments
-            ],
-        },
+        "payment": _payment_summary(state, payments, refunds),
+        "held": state.held,
+        "attention": state.attention,
         "reservations": [r.model_dump() for r in state.reservations],
         "timeline": [
             {
@@ -220,13 +253,50 @@ class PaymentView(_View):
     decision: PaymentDecision | None
     updated_at: datetime
     failure_reason: str | None = Field(default=None, description="Only when it failed.")
+    risk: Risk | None = Field(default=None, description="The provider's fraud signal.")
+
+
+class RefundPartSummary(_View):
+    provider: str
+    payment_id: str
+    amount: int
+    status: RefundStatus
+    provider_refund_id: str | None = None
+    failure_reason: str | None = None
+
+
+class RefundSummary(_View):
+    refund_id: str
+    status: RefundStatus
+    amount: int
+    currency: str
+    reason: str
+    origin: Literal["orderhub", "provider"]
+    created_at: datetime
+    updated_at: datetime
+    parts: list[RefundPartSummary]
 
 
 class PaymentSummary(_View):
     status: Literal[
-        "paid", "received", "pending", "rejected", "failed", "unpaid", "not_required"
+        "refunded",
+        "partially_refunded",
+        "paid",
+        "partially_paid",
+        "received",
+        "authorized",
+        "pending",
+        "rejected",
+        "failed",
+        "unpaid",
+        "not_required",
     ] = Field(description="One word for the order's money (see payment_status).")
+    paid: Money = Field(description="What payments counting toward the total add up to.")
+    refunded: Money = Field(description="What completed refunds gave back.")
+    outstanding: Money = Field(description="What is left to pay.")
+    method: str | None = Field(description="How it was paid (blik, card, ...), when known.")
     payments: list[PaymentView]
+    refunds: list[RefundSummary]
 
 
 class TimelineView(_View):
@@ -261,5 +331,7 @@ class OrderView(_View):
     delivery: Delivery | None
     totals: Totals | TotalOnly
     payment: PaymentSummary
+    held: str | None = Field(description="Why the order is held for review before it ships.")
+    attention: str | None = Field(description="Why a person must look at the order.")
     reservations: list[Allocation]
     timeline: list[TimelineView]

@@ -45,3 +45,63 @@ class PaymentRejected(DomainEvent):
     expected: Money | None = Field(
         default=None, description="The order's total, when the amount was the problem."
     )
+
+
+class RefundRequested(DomainEvent):
+    """A refund was asked for (through the API) and its amount set aside from what was paid."""
+
+    type = EventType.REFUND_REQUESTED
+    when = "a refund is asked for"
+    refund_id: str
+    amount: Money
+    reason: str | None = None
+
+
+class RefundCompleted(DomainEvent):
+    """The provider returned the money (all of a refund's parts that did not fail)."""
+
+    type = EventType.REFUND_COMPLETED
+    when = "the provider confirms a refund"
+    refund_id: str
+    amount: Money
+    origin: str = Field(
+        default="orderhub", description="orderhub, or provider: made in the provider's panel."
+    )
+
+
+class RefundFailed(DomainEvent):
+    """The provider refused or failed a refund; its amount can be refunded again."""
+
+    type = EventType.REFUND_FAILED
+    when = "the provider refuses or fails a refund"
+    refund_id: str
+    amount: Money
+    reason: str | None = None
+
+
+class PaymentDisputed(DomainEvent):
+    """A chargeback or dispute was opened against a payment; the order needs attention."""
+
+    type = EventType.PAYMENT_DISPUTED
+    when = "a chargeback or dispute is opened"
+    provider: str
+    payment_id: str
+    dispute_id: str
+    amount: Money
+    reason: str | None = None
+
+
+class OrderHeld(DomainEvent):
+    """The order is held for review before it ships (a provider flagged the payment's risk)."""
+
+    type = EventType.ORDER_HELD
+    when = "a high-risk payment holds the order for review"
+    reason: str
+
+
+class OrderReleased(DomainEvent):
+    """A person released a held order: it may ship."""
+
+    type = EventType.ORDER_RELEASED
+    when = "a held order is released through the API"
+    note: str | None = None

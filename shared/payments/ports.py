@@ -23,6 +23,10 @@ class PaymentRecordStore(Protocol):
 
     def of_order(self, order_id: str) -> list[PaymentRecord]: ...
 
+    def order_of(self, provider: str, payment_id: str) -> str | None:
+        """The order a provider's payment id was recorded against."""
+        ...
+
     def mark_decided(
         self,
         txn: Transaction,

@@ -99,13 +99,14 @@ def test_a_completed_checkout_session_pays_its_order(
     assert done["payment"]["payments"][0]["payment_id"] == "pi_from_checkout"
 
 
-def test_a_payment_of_the_wrong_amount_leaves_the_order_unpaid(
+def test_a_payment_in_another_currency_leaves_the_order_unpaid_and_flagged(
     http: httpx.Client,
     shopify: ShopifySimulator,
     stripe: StripeSimulator,
 ) -> None:
     placed = place(http, shopify, TEE)
-    intent = stripe.payment_intent(placed["order_id"], 100, "pln")
+    total = placed["totals"]["total"]["amount"]
+    intent = stripe.payment_intent(placed["order_id"], total, "eur")
 
     stripe.event("payment_intent.succeeded", intent).send(http)
 
@@ -120,7 +121,27 @@ def test_a_payment_of_the_wrong_amount_leaves_the_order_unpaid(
         "PaymentRejected",
         "OrderNeedsAttention",
     ]
-    assert rejected["timeline"][-1]["detail"]["reason"] == "amount_mismatch"
+    assert rejected["timeline"][-1]["detail"]["reason"] == "currency_mismatch"
+    assert rejected["attention"] == "currency_mismatch"
+
+
+def test_a_payment_short_of_the_total_counts_but_does_not_pay(
+    http: httpx.Client,
+    shopify: ShopifySimulator,
+    stripe: StripeSimulator,
+) -> None:
+    placed = place(http, shopify, TEE)
+    intent = stripe.payment_intent(placed["order_id"], 100, "pln")
+
+    stripe.event("payment_intent.succeeded", intent).send(http)
+
+    part = eventually(
+        lambda: order(http, placed["order_id"]),
+        lambda o: o["payment"]["status"] == "partially_paid",
+    )
+    assert part["status"] == "awaiting_payment"
+    assert part["payment"]["paid"]["amount"] == 100
+    assert part["payment"]["outstanding"]["amount"] == placed["totals"]["total"]["amount"] - 100
 
 
 def test_cash_on_delivery_needs_no_payment(http: httpx.Client, shopify: ShopifySimulator) -> None:

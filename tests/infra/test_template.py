@@ -25,7 +25,9 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_every_function_is_arm64_python313_traced_with_json_logs(
     template: dict[str, Any],
 ) -> None:
-    assert len(functions(template)) == 6
+    # A webhook per webhook provider, the API, the router, the workflow's tasks and the two
+    # reconcilers.
+    assert len(functions(template)) == 10
     for logical, function in functions(template).items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.13", logical
@@ -131,10 +133,17 @@ def test_the_http_api_serves_the_webhooks_and_the_api(template: dict[str, Any]) 
     assert routes == {
         "POST /webhooks/orders/shopify",
         "POST /webhooks/payments/stripe",
+        "POST /webhooks/payments/payu",
+        "POST /webhooks/payments/przelewy24",
+        "POST /webhooks/payments/paypal",
         "GET /api/v1/orders",
         "GET /api/v1/orders/{order_id}",
         "GET /api/v1/stock/{sku}",
         "PUT /api/v1/stock/{sku}",
+        "POST /api/v1/orders/{order_id}/payment-session",
+        "POST /api/v1/orders/{order_id}/refunds",
+        "GET /api/v1/orders/{order_id}/refunds",
+        "POST /api/v1/orders/{order_id}/release",
     }
     (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage").values()
     assert stage["Properties"]["AccessLogSettings"]["DestinationArn"]
@@ -179,7 +188,11 @@ def test_webhook_and_api_writes_are_limited_to_the_item_families_they_own(
     owned = {
         "IngressShopifyWebhook": ["INBOX#shopify#*"],
         "IngressStripeWebhook": ["INBOX#stripe#*"],
-        "HttpManagement": ["SKU#*"],
+        "IngressPayuWebhook": ["INBOX#payu#*"],
+        "IngressPrzelewy24Webhook": ["INBOX#przelewy24#*"],
+        "IngressPaypalWebhook": ["INBOX#paypal#*"],
+        # Stock counts, and an order's payment sessions, refunds and release.
+        "HttpManagement": ["SKU#*", "ORDER#*"],
     }
     for prefix, leading_keys in owned.items():
         statements = _dynamodb_writes(template, prefix)

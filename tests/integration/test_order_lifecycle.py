@@ -166,24 +166,31 @@ def test_a_payment_reported_twice_pays_once(services: Services) -> None:
     assert len(services.workflow.resumed) == 1
 
 
-def test_a_wrong_amount_does_not_pay_the_order(services: Services) -> None:
+def test_a_part_payment_counts_but_does_not_pay_the_order(services: Services) -> None:
     order_id = awaiting_payment(services)
 
     services.payments.report(a_payment(order_id, 4800), actor="stripe webhook")
 
     assert status_of(services, order_id) is OrderStatus.AWAITING_PAYMENT
-    assert timeline(services, order_id)[-2:] == [
-        EventType.PAYMENT_REJECTED,
-        EventType.ORDER_NEEDS_ATTENTION,  # the money goes back, or a person tops it up
-    ]
+    assert timeline(services, order_id)[-1] == EventType.PAYMENT_RECORDED
     (payment,) = services.records.of_order(order_id)
-    assert (payment.decision, payment.applied) == ("amount_mismatch", False)
+    assert (payment.decision, payment.applied) == ("partial", True)
+
+    # The rest, paid on another provider, pays it.
+    services.payments.report(a_payment(order_id, 100, provider="payu"), actor="payu webhook")
+    assert status_of(services, order_id) is OrderStatus.PAID
 
 
 def test_a_payment_in_another_currency_does_not_pay_the_order(services: Services) -> None:
     order_id = awaiting_payment(services)
     services.payments.report(a_payment(order_id, 4900, currency="EUR"), actor="stripe")
     assert status_of(services, order_id) is OrderStatus.AWAITING_PAYMENT
+    assert timeline(services, order_id)[-2:] == [
+        EventType.PAYMENT_REJECTED,
+        EventType.ORDER_NEEDS_ATTENTION,  # the money goes back, or a person decides
+    ]
+    (payment,) = services.records.of_order(order_id)
+    assert (payment.decision, payment.applied) == ("currency_mismatch", False)
 
 
 def test_a_second_different_payment_is_flagged_for_refund(services: Services) -> None:

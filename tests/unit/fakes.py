@@ -397,6 +397,7 @@ class FakePaymentRecords(Races):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[str, dict[str, Item]] = {}  # order id -> payment SK -> item
+        self.refs: dict[tuple[str, str], str] = {}  # (provider, payment id) -> order id
 
     @race_point
     def record(self, order_id: str, payment: PaymentEvent, *, at: datetime) -> bool:
@@ -425,10 +426,21 @@ class FakePaymentRecords(Races):
             fields["failure_reason"] = payment.failure_reason
         if payment.test:
             fields["test"] = True
+        if payment.attempt is not None:
+            fields["attempt"] = payment.attempt
+        if payment.provider_data:
+            fields["provider_data"] = dict(payment.provider_data)
+        if payment.risk is not None:
+            fields["risk_level"] = payment.risk.level.value
+        fields["needs_capture"] = payment.needs_capture
         item = current if current is not None else {"applied": False}
         item.update(fields)
         items[sk] = item
+        self.refs[(payment.provider, payment.payment_id)] = order_id
         return True
+
+    def order_of(self, provider: str, payment_id: str) -> str | None:
+        return self.refs.get((provider, payment_id))
 
     @race_point
     def of_order(self, order_id: str) -> list[PaymentRecord]:

@@ -21,37 +21,80 @@ from shared.payments.domain import (
 TOTAL = Money(amount=40994, currency="USD")
 
 
-def test_an_exact_succeeded_payment_pays_the_order() -> None:
-    assert decide(TOTAL, PaymentStatus.SUCCEEDED, TOTAL) is PaymentDecision.PAYS_ORDER
+NOTHING = Money(amount=0, currency="USD")
+
+
+def test_an_exact_settled_payment_pays_the_order() -> None:
+    verdict = decide(TOTAL, NOTHING, PaymentStatus.SUCCEEDED, TOTAL)
+    assert verdict.decision is PaymentDecision.PAYS_ORDER
+
+
+def test_a_part_counts_and_says_what_is_left() -> None:
+    verdict = decide(TOTAL, NOTHING, PaymentStatus.SUCCEEDED, Money(amount=40000, currency="USD"))
+    assert verdict.decision is PaymentDecision.PARTIAL
+    assert verdict.outstanding == Money(amount=994, currency="USD")
+
+
+def test_the_part_that_reaches_the_total_pays_the_order() -> None:
+    collected = Money(amount=40000, currency="USD")
+    rest = Money(amount=994, currency="USD")
+    assert decide(TOTAL, collected, PaymentStatus.SUCCEEDED, rest).decision is (
+        PaymentDecision.PAYS_ORDER
+    )
+
+
+def test_more_than_the_total_pays_and_names_the_excess() -> None:
+    verdict = decide(TOTAL, NOTHING, PaymentStatus.SUCCEEDED, Money(amount=40995, currency="USD"))
+    assert verdict.decision is PaymentDecision.OVERPAID
+    assert verdict.excess == Money(amount=1, currency="USD")
+
+
+def test_money_for_a_fully_paid_order_goes_back() -> None:
+    verdict = decide(TOTAL, TOTAL, PaymentStatus.SUCCEEDED, Money(amount=1, currency="USD"))
+    assert verdict.decision is PaymentDecision.ALREADY_PAID_REFUND_NEEDED
+
+
+def test_another_currency_never_counts() -> None:
+    other = Money(amount=40994, currency="EUR")
+    assert decide(TOTAL, NOTHING, PaymentStatus.SUCCEEDED, other).decision is (
+        PaymentDecision.CURRENCY_MISMATCH
+    )
+
+
+def test_an_amount_its_session_did_not_ask_for_never_counts() -> None:
+    verdict = decide(
+        TOTAL,
+        NOTHING,
+        PaymentStatus.SUCCEEDED,
+        Money(amount=40993, currency="USD"),
+        expected=TOTAL,
+    )
+    assert verdict.decision is PaymentDecision.AMOUNT_MISMATCH
 
 
 @pytest.mark.parametrize(
-    "amount",
+    "status",
     [
-        Money(amount=40993, currency="USD"),  # one cent short
-        Money(amount=40995, currency="USD"),  # overpaid is not "paid": it needs a refund
-        Money(amount=40994, currency="EUR"),  # same number, other currency
+        PaymentStatus.PENDING,
+        PaymentStatus.AUTHORIZED,
+        PaymentStatus.FAILED,
+        PaymentStatus.CANCELLED,
     ],
 )
-def test_any_other_amount_is_a_mismatch(amount: Money) -> None:
-    assert decide(TOTAL, PaymentStatus.SUCCEEDED, amount) is PaymentDecision.AMOUNT_MISMATCH
-
-
-@pytest.mark.parametrize(
-    "status", [PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.REFUNDED]
-)
 def test_unsettled_statuses_never_pay_even_with_the_exact_amount(status: PaymentStatus) -> None:
-    assert decide(TOTAL, status, TOTAL) is PaymentDecision.NOT_SETTLED
+    assert decide(TOTAL, NOTHING, status, TOTAL).decision is PaymentDecision.NOT_SETTLED
 
 
-def test_status_rank_orders_pending_failed_succeeded_refunded() -> None:
-    ranked = sorted(PaymentStatus, key=STATUS_RANK.__getitem__)
-    assert ranked == [
-        PaymentStatus.PENDING,
-        PaymentStatus.FAILED,
-        PaymentStatus.SUCCEEDED,
-        PaymentStatus.REFUNDED,
-    ]
+def test_status_rank_orders_pending_authorized_failed_paid() -> None:
+    assert STATUS_RANK[PaymentStatus.PENDING] < STATUS_RANK[PaymentStatus.AUTHORIZED]
+    assert STATUS_RANK[PaymentStatus.AUTHORIZED] < STATUS_RANK[PaymentStatus.FAILED]
+    assert STATUS_RANK[PaymentStatus.FAILED] == STATUS_RANK[PaymentStatus.CANCELLED]
+    assert STATUS_RANK[PaymentStatus.CANCELLED] < STATUS_RANK[PaymentStatus.SUCCEEDED]
+
+
+def test_records_written_before_the_rename_still_read_as_paid() -> None:
+    assert PaymentStatus("succeeded") is PaymentStatus.SUCCEEDED
+    assert PaymentStatus.SUCCEEDED.value == "paid"
 
 
 def _event(**overrides: Any) -> PaymentEvent:

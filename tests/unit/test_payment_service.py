@@ -8,6 +8,7 @@ import pytest
 
 from shared.kernel.events import EventType
 from shared.orders.domain import OrderStatus, PaymentMethod
+from shared.orders.events import OrderNeedsAttention
 from shared.payments.domain import PaymentDecision, PaymentEvent, PaymentStatus
 from shared.payments.events import PaymentRecorded, PaymentRejected
 from shared.payments.service import PAYMENT_WAIT, PaymentOutcome
@@ -153,31 +154,58 @@ def test_resuming_forgets_only_the_token_it_used(world: FakeWorld) -> None:
 
 
 # -- payments that do not pay -------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("amount", "currency"), [(4800, "PLN"), (5000, "PLN"), (4900, "EUR")], ids=str
-)
-def test_a_wrong_amount_or_currency_does_not_pay(
-    world: FakeWorld, amount: int, currency: str
-) -> None:
+def test_money_in_another_currency_does_not_pay(world: FakeWorld) -> None:
     # Given an order waiting for 49.00 PLN
     order_id = waiting(world)
-    # When another amount is paid
-    world.payments.report(a_payment(order_id, amount, currency=currency), actor="stripe")
+    # When 49.00 EUR is paid
+    world.payments.report(a_payment(order_id, 4900, currency="EUR"), actor="stripe")
     # Then the order still waits, the payment is rejected with what was expected
     assert world.status(order_id) is OrderStatus.AWAITING_PAYMENT
-    assert world.decisions(order_id) == ["amount_mismatch"]
+    assert world.decisions(order_id) == ["currency_mismatch"]
     rejected, flagged = world.orders.timeline(order_id)[-2:]
     assert (rejected.type, flagged.type) == (
         EventType.PAYMENT_REJECTED,
         EventType.ORDER_NEEDS_ATTENTION,  # money nobody keeps: it goes back
     )
-    assert world.state(order_id).attention == "amount_mismatch"
+    assert world.state(order_id).attention == "currency_mismatch"
     assert isinstance(rejected.event, PaymentRejected)
-    assert rejected.event.reason is PaymentDecision.AMOUNT_MISMATCH
+    assert rejected.event.reason is PaymentDecision.CURRENCY_MISMATCH
     assert rejected.event.expected == pln(4900)
     assert world.workflow.resumed == []
     # And the money taken keeps the order from being cancelled later
     assert world.state(order_id).money_received
+
+
+def test_split_tender_pays_the_order_when_the_parts_reach_the_total(world: FakeWorld) -> None:
+    # Given an order waiting for 49.00 PLN
+    order_id = waiting(world)
+    # When a gift card pays 30.00 on one provider
+    world.payments.report(a_payment(order_id, 3000, provider="stripe"), actor="stripe")
+    # Then it counts, and the order still waits for the rest
+    assert world.status(order_id) is OrderStatus.AWAITING_PAYMENT
+    assert world.decisions(order_id) == ["partial"]
+    assert world.workflow.resumed == []
+    # When BLIK pays the other 19.00 on another provider (twice: a duplicate delivery)
+    rest = a_payment(order_id, 1900, provider="payu")
+    world.payments.report(rest, actor="payu")
+    world.payments.report(rest, actor="payu")
+    # Then the order is paid once, and its workflow resumed once
+    assert world.status(order_id) is OrderStatus.PAID
+    assert sorted(str(d) for d in world.decisions(order_id)) == ["partial", "pays_order"]
+    paid = [e for e in world.orders.timeline(order_id) if e.type is EventType.ORDER_PAID]
+    assert len(paid) == 1
+    assert len(world.workflow.resumed) == 1
+
+
+def test_an_overpayment_pays_the_order_and_flags_the_excess_for_refund(world: FakeWorld) -> None:
+    order_id = waiting(world)
+    world.payments.report(a_payment(order_id, 5000), actor="stripe")
+    assert world.status(order_id) is OrderStatus.PAID
+    assert world.decisions(order_id) == ["overpaid_refund_needed"]
+    assert world.state(order_id).attention == "overpaid_refund_needed"
+    flagged = world.orders.timeline(order_id)[-1].event
+    assert isinstance(flagged, OrderNeedsAttention)
+    assert flagged.excess == pln(100)
 
 
 def test_a_second_full_payment_is_flagged_for_a_refund(world: FakeWorld) -> None:
