@@ -22,12 +22,14 @@ from shared.orders.events import (
     OrderReceived,
 )
 from shared.payments.events import (
+    BankTransferRequested,
     OrderHeld,
     OrderPaid,
     OrderReleased,
     PaymentDisputed,
     PaymentRecorded,
     PaymentRejected,
+    PaymentReminderDue,
     RefundCompleted,
     RefundFailed,
     RefundRequested,
@@ -52,6 +54,8 @@ MODELS: tuple[type[DomainEvent], ...] = (
     PaymentDisputed,
     OrderHeld,
     OrderReleased,
+    BankTransferRequested,
+    PaymentReminderDue,
 )
 BY_TYPE: dict[EventType, type[DomainEvent]] = {model.type: model for model in MODELS}
 if set(BY_TYPE) != set(EventType) or len(BY_TYPE) != len(MODELS):

@@ -8,6 +8,7 @@ POST /api/v1/orders/{order_id}/release           200 the order, released from it
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated
 
@@ -15,19 +16,34 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.api import orders
 from functions.api.contract import requires, responses
 from functions.api.orders import ORDER_ID_PATTERN
 from functions.api.settings import ApiSettings, blobs, platform
 from shared.fulfilment.service import HoldRelease
 from shared.kernel.errors import OrderNotFound
+from shared.kernel.money import Money
 from shared.orders.views import OrderView, RefundSummary, order_view
 from shared.orders.wiring import order_store
 from shared.payments.gateway import METHODS
 from shared.payments.gateways import Gateways
 from shared.payments.refunds import RefundService
+from shared.payments.service import PaymentOutcome
 from shared.payments.sessions import SessionService
-from shared.payments.wiring import refund_service, session_service
+from shared.payments.store import PaymentRecords
+from shared.payments.transfers import (
+    PROVIDER as TRANSFER,
+)
+from shared.payments.transfers import (
+    BankTransfers,
+    OnOverdue,
+    record_transfer,
+    transfer_reference,
+)
+from shared.payments.wiring import payment_service, refund_service, session_service
+from shared.platform.clock import utc_now
 from shared.platform.http import HttpResponse, json_response
+from shared.platform.wiring import Platform
 from shared.platform.workflow import StepFunctionsWorkflow, TaskTokens
 
 router = APIGatewayHttpRouter()
@@ -42,15 +58,75 @@ class OpenSession(BaseModel):
     )
     method: str | None = Field(
         default=None,
+        max_length=32,
+        pattern=r"^[a-z_]{1,32}$",
         description="One of " + ", ".join(f"`{m}`" for m in sorted(METHODS)) + "; omitted: "
         "the provider's own choice screen. `pay_later` and `installments` are deferred payments.",
     )
     return_url: str = Field(
         min_length=1,
-        max_length=2048,
-        pattern=r"^https?://\S+$",
+        max_length=1024,
+        pattern=r"^https?://[\x21-\x7e]+$",
         description="Where the provider sends the buyer back.",
     )
+    amount: int | None = Field(
+        default=None,
+        gt=0,
+        le=10**12,
+        strict=True,
+        description="Minor units: a part of the total (split tender); omitted: all that is "
+        "left to pay.",
+    )
+    due_date: date | None = Field(
+        default=None,
+        description="With `provider: bank_transfer` only: the transfer is due by the end of "
+        "this day (UTC).",
+    )
+    on_overdue: OnOverdue = Field(
+        default=OnOverdue.ESCALATE,
+        description="With `bank_transfer`: once the due date has passed, `cancel` the order "
+        "or `escalate` it to a person.",
+    )
+
+
+class PlaceOnTransfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    due_date: date = Field(description="Due by the end of this day (UTC), within 180 days.")
+    on_overdue: OnOverdue = Field(
+        default=OnOverdue.ESCALATE,
+        description="Once the due date has passed: `cancel` the order, or `escalate` it to a "
+        "person (the order is flagged and its workflow ends with an alarm).",
+    )
+    remind_days_before: int = Field(
+        default=3, ge=0, le=60, description="When the buyer is reminded (PaymentReminderDue)."
+    )
+
+
+class TransferView(BaseModel):
+    order_id: str
+    status: str
+    due_date: str
+    on_overdue: str
+    reference: str = Field(description="The title the buyer writes on the transfer.")
+    amount: int = Field(description="What is left to pay, in minor units.")
+    currency: str
+
+
+class RecordTransfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(
+        gt=0, le=10**12, strict=True, description="Minor units, as the statement shows."
+    )
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+        description="The bank's id of the statement line (the same line twice is one payment).",
+    )
+    received_at: datetime | None = Field(default=None, description="Booking time; default now.")
 
 
 class SessionView(BaseModel):
@@ -67,7 +143,7 @@ class SessionView(BaseModel):
 class AskRefund(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(gt=0, le=10**12, description="Minor units (grosze, cents).")
+    amount: int = Field(gt=0, le=10**12, strict=True, description="Minor units (grosze, cents).")
     reason: str = Field(default="", max_length=500)
     payment_id: str | None = Field(
         default=None,
@@ -122,8 +198,27 @@ def _refunds() -> RefundService:
     ),
 )
 def open_payment_session(order_id: OrderId, body: Annotated[OpenSession, Body()]) -> HttpResponse:
+    if body.provider == TRANSFER:
+        if body.due_date is None:
+            raise orders.InvalidParameter("due_date", "a bank transfer needs a due_date")
+        placed = _place_on_transfer(
+            order_id, PlaceOnTransfer(due_date=body.due_date, on_overdue=body.on_overdue)
+        )
+        return json_response(
+            201,
+            {
+                "provider": TRANSFER,
+                "session_id": placed["reference"],
+                "redirect_url": body.return_url,
+                **placed,
+            },
+        )
     session = _sessions().open(
-        order_id, provider=body.provider, method=body.method, return_url=body.return_url
+        order_id,
+        provider=body.provider,
+        method=body.method,
+        return_url=body.return_url,
+        amount=body.amount,
     )
     assert session.session_id is not None
     assert session.redirect_url is not None
@@ -215,3 +310,84 @@ def release_hold(order_id: OrderId, body: Annotated[Release, Body()]) -> HttpRes
     if view is None:
         raise OrderNotFound(order_id)
     return json_response(200, view)
+
+
+def _place_on_transfer(order_id: str, body: PlaceOnTransfer) -> dict[str, object]:
+    base = platform()
+    state = BankTransfers(orders=order_store(base), records=PaymentRecords(base.table)).place(
+        order_id,
+        due_date=body.due_date,
+        on_overdue=body.on_overdue,
+        remind_days_before=body.remind_days_before,
+        actor="api",
+    )
+    paid = sum(
+        p.amount.amount
+        for p in PaymentRecords(base.table).of_order(order_id)
+        if p.counts_toward_total
+    )
+    return TransferView(
+        order_id=order_id,
+        status=state.status.value,
+        due_date=state.transfer_due or body.due_date.isoformat(),
+        on_overdue=state.transfer_on_overdue or body.on_overdue.value,
+        reference=transfer_reference(state),
+        amount=max(state.total.amount - paid, 0),
+        currency=state.total.currency,
+    ).model_dump(mode="json")
+
+
+@router.post(
+    "/api/v1/orders/<order_id>/bank-transfer",
+    summary="Place a waiting order on bank transfer with a due date (B2B terms)",
+    security=requires("payments:write"),
+    responses=responses(
+        TransferView,
+        "The order, now awaiting_transfer",
+        400,
+        401,
+        403,
+        404,
+        409,
+        415,
+        success=201,
+        s409="`not_payable`: the order is not waiting for its payment, or the date is not "
+        "acceptable",
+    ),
+)
+def place_on_transfer(order_id: OrderId, body: Annotated[PlaceOnTransfer, Body()]) -> HttpResponse:
+    return json_response(201, _place_on_transfer(order_id, body))
+
+
+@router.post(
+    "/api/v1/orders/<order_id>/payments",
+    summary="Record a bank transfer the statement shows; it pays the order like any payment",
+    security=requires("payments:write"),
+    responses=responses(OrderView, "The order after the payment", 400, 401, 403, 404, 415),
+)
+def record_bank_transfer(
+    order_id: OrderId, body: Annotated[RecordTransfer, Body()]
+) -> HttpResponse:
+    settings = ApiSettings.load()
+    base = platform()
+    if order_store(base).get(order_id) is None:
+        raise OrderNotFound(order_id)  # never parked: a transfer names an order that exists
+    workflows = Platform(
+        table=base.table,
+        blobs=base.blobs,
+        workflows=StepFunctionsWorkflow(settings.state_machine_arn),
+    )
+    report = record_transfer(
+        payment_service(workflows, accept_test_payments=False),
+        order_id,
+        amount=Money(amount=body.amount, currency=body.currency),
+        reference=body.reference,
+        received_at=body.received_at or utc_now(),
+        actor="api",
+    )
+    if report.outcome is PaymentOutcome.UNKNOWN_ORDER:
+        raise OrderNotFound(order_id)
+    view = order_view(order_store(base).partition(order_id), blobs())
+    if view is None:
+        raise OrderNotFound(order_id)
+    return json_response(201, view)

@@ -10,9 +10,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.orders.wiring import order_store
 from shared.payments.reconciliation import PaymentReconciler
 from shared.payments.refunds import RefundRecords
 from shared.payments.sessions import SessionRecords
+from shared.payments.store import PaymentRecords
+from shared.payments.transfers import BankTransfers
 from shared.payments.wiring import GatewaySettings, gateways_of, payment_service, refund_service
 from shared.platform.observability import logger, metrics
 from shared.platform.wiring import on_aws
@@ -34,6 +37,7 @@ SETTINGS = PaymentReconcileSettings
 def reconciler(settings: PaymentReconcileSettings) -> PaymentReconciler:
     platform = on_aws(settings.table_name, settings.documents_bucket, settings.state_machine_arn)
     gateways = gateways_of(settings)
+    orders = order_store(platform)
     return PaymentReconciler(
         payments=payment_service(
             platform, accept_test_payments=settings.accept_test_payments, gateways=gateways
@@ -42,6 +46,8 @@ def reconciler(settings: PaymentReconcileSettings) -> PaymentReconciler:
         sessions=SessionRecords(platform.table),
         refund_records=RefundRecords(platform.table),
         gateways=gateways,
+        transfers=BankTransfers(orders=orders, records=PaymentRecords(platform.table)),
+        orders=orders,
         pending_after=timedelta(seconds=settings.reconcile_after_seconds),
     )
 
@@ -67,5 +73,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "payments_repaired": drift.payments_repaired,
         "refunds_repaired": drift.refunds_repaired,
         "sessions_abandoned": drift.sessions_abandoned,
+        "reminders_due": drift.reminders_due,
         "errors": drift.errors,
     }

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.fulfilment.service import FulfilmentService
+from shared.fulfilment.service import Compensation, FulfilmentService
 from shared.fulfilment.wiring import fulfilment_service
 from shared.payments.wiring import payment_service
 from shared.platform.observability import logger, metrics
@@ -52,7 +52,11 @@ def run_task(task: str, event: dict[str, Any], steps: FulfilmentService) -> dict
         steps.await_release(order_id, event["task_token"])
         return {"waiting": True}
     if task == "compensate":
-        return {"outcome": steps.compensate(order_id, event["reason"]).value}
+        outcome = steps.compensate(order_id, event["reason"])
+        if outcome is Compensation.WAITING:
+            # On bank transfer and not due yet: the workflow waits on until the due date.
+            return {"outcome": outcome.value, "wait_seconds": steps.transfer_wait_seconds(order_id)}
+        return {"outcome": outcome.value}
     raise UnknownTask(f"unknown fulfilment task {task!r}")
 
 

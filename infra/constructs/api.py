@@ -32,6 +32,8 @@ API_ROUTES = (
     ("/api/v1/orders/{order_id}/refunds", apigwv2.HttpMethod.POST),
     ("/api/v1/orders/{order_id}/refunds", apigwv2.HttpMethod.GET),
     ("/api/v1/orders/{order_id}/release", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders/{order_id}/bank-transfer", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders/{order_id}/payments", apigwv2.HttpMethod.POST),
 )
 # <stack>/api-cursor: {"key": ...}, the key that signs list cursors (infra/local/seed.py fills
 # it for the embedded stack).
@@ -125,8 +127,11 @@ class HttpApi(Construct):
             self.api_function.function,
             "PutItem",
             "UpdateItem",
-            leading_keys=("SKU#*", "ORDER#*"),
+            leading_keys=("SKU#*", "ORDER#*", "PAYREF#*"),
         )
+        # A recorded bank transfer that pays a waiting order resumes its workflow and drops
+        # the task token it waited on (ORDER#<id> / WAIT#payment).
+        storage.grant_items(self.api_function.function, "DeleteItem", leading_keys=("ORDER#*",))
         ingress.grant_payment_gateways(self.api_function)
         # Releasing a held order resumes its workflow (SendTaskSuccess on its token).
         self.api_function.function.add_environment(

@@ -177,6 +177,26 @@ class Fulfilment(Construct):
         )
         return _retry_transient(step)
 
+    def _await_payment(self, fn: object, state_id: str, window_path: str) -> tasks.LambdaInvoke:
+        """Wait for the order's money (a task token the payment path resumes), at most the
+        seconds at `window_path`."""
+        return _retry_transient(
+            tasks.LambdaInvoke(
+                self,
+                state_id,
+                lambda_function=fn,  # type: ignore[arg-type]
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=_task_input(
+                    "await_payment",
+                    order_id=sfn.JsonPath.string_at("$.order_id"),
+                    task_token=sfn.JsonPath.task_token,
+                    window_seconds=sfn.JsonPath.string_at(window_path),
+                ),
+                task_timeout=sfn.Timeout.at(window_path),
+                result_path="$.payment",
+            )
+        )
+
     def _definition(self, fn: object) -> sfn.IChainable:
         failed = sfn.Fail(
             self,
@@ -213,9 +233,16 @@ class Fulfilment(Construct):
             .when(sfn.Condition.string_equals("$.ready.status", "held"), await_release.next(ready))
             .otherwise(sfn.Succeed(self, "Shippable"))
         )
+        # A B2B order on bank transfer whose payment window closed before its due date waits
+        # on until the due date (the payment wait again, with the time left as its timeout).
+        await_transfer = self._await_payment(fn, "AwaitTransfer", "$.compensation.wait_seconds")
         compensation = compensate.next(
             sfn.Choice(self, "AfterCompensation")
             .when(sfn.Condition.string_equals("$.compensation.outcome", "paid"), ready)
+            .when(
+                sfn.Condition.string_equals("$.compensation.outcome", "waiting"),
+                await_transfer.next(ready),
+            )
             .when(
                 sfn.Condition.and_(
                     sfn.Condition.string_equals("$.compensation.outcome", "cancelled"),
@@ -233,22 +260,7 @@ class Fulfilment(Construct):
         ).next(compensation)
 
         reserve = self._task("ReserveStock", fn, "reserve_stock", result_path="$.reservation")
-        await_payment = _retry_transient(
-            tasks.LambdaInvoke(
-                self,
-                "AwaitPayment",
-                lambda_function=fn,  # type: ignore[arg-type]
-                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                payload=_task_input(
-                    "await_payment",
-                    order_id=sfn.JsonPath.string_at("$.order_id"),
-                    task_token=sfn.JsonPath.task_token,
-                    window_seconds=sfn.JsonPath.string_at("$.payment_window_seconds"),
-                ),
-                task_timeout=sfn.Timeout.at("$.payment_window_seconds"),
-                result_path="$.payment",
-            )
-        )
+        await_payment = self._await_payment(fn, "AwaitPayment", "$.payment_window_seconds")
         await_payment.add_catch(
             sfn.Pass(
                 self,
@@ -259,7 +271,17 @@ class Fulfilment(Construct):
             errors=["States.Timeout"],
             result_path="$.error",  # keep the input (order_id) beside the error
         )
-        for step in (reserve, await_payment, ready, await_release):
+        await_transfer.add_catch(
+            sfn.Pass(
+                self,
+                "TransferDue",
+                result=sfn.Result.from_object({"reason": "payment_timeout"}),
+                result_path="$.cancellation",
+            ).next(compensation),
+            errors=["States.Timeout"],
+            result_path="$.error",
+        )
+        for step in (reserve, await_payment, ready, await_release, await_transfer):
             step.add_catch(on_step_failure, errors=["States.ALL"], result_path="$.error")
 
         ready_to_ship = sfn.Succeed(self, "ReadyToShip")

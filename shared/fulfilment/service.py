@@ -21,7 +21,8 @@ from shared.orders.events import OrderCancelled, OrderNeedsAttention, OrderReady
 from shared.orders.ports import OrderStore
 from shared.orders.store import Change, OrderState
 from shared.payments.events import OrderReleased
-from shared.payments.service import PAYMENT_WAIT, PaymentService
+from shared.payments.service import PAYMENT_WAIT, WAITING_FOR_MONEY, PaymentService
+from shared.payments.transfers import OnOverdue, wait_seconds
 from shared.platform.clock import Clock, utc_now
 from shared.platform.table import TransactionConflict
 from shared.platform.workflow import TaskTokenStore, Workflow
@@ -44,12 +45,21 @@ PAYMENT_TIMEOUT = "payment_timeout"
 MONEY_IN_FLIGHT = timedelta(seconds=20)
 T = TypeVar("T")
 # Nothing left the warehouse and no money was kept: cancelling undoes everything.
-_UNDOABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT, OrderStatus.BACKORDERED})
+_UNDOABLE = frozenset(
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.AWAITING_PAYMENT,
+        OrderStatus.AWAITING_TRANSFER,
+        OrderStatus.BACKORDERED,
+    }
+)
+TRANSFER_OVERDUE = "transfer_overdue"
 
 
 class Compensation(StrEnum):
     CANCELLED = "cancelled"
     PAID = "paid"  # the payment beat the deadline: carry on
+    WAITING = "waiting"  # on bank transfer, not due yet: wait on until the due date
     NEEDS_ATTENTION = "needs_attention"  # money was taken: a person decides, nothing is undone
 
 
@@ -210,41 +220,59 @@ class FulfilmentService:
         def undo(state: OrderState) -> Compensation:
             if state.status is OrderStatus.CANCELLED:
                 return Compensation.CANCELLED
-            if state.status is OrderStatus.AWAITING_PAYMENT and state.money_received:
+            if state.status in WAITING_FOR_MONEY and state.money_received:
                 state = self._settle_money_in_flight(state)
+            why = reason
+            if reason == PAYMENT_TIMEOUT and state.status is OrderStatus.AWAITING_TRANSFER:
+                if wait_seconds(state, self.now()) is not None:
+                    return Compensation.WAITING
+                why = TRANSFER_OVERDUE
+                if state.transfer_on_overdue == OnOverdue.ESCALATE.value:
+                    return self._needs_attention(state, why)
             if state.status in _UNDOABLE and not state.money_received:
-                self._cancel(state, reason)
+                self._cancel(state, why)
                 return Compensation.CANCELLED
             if reason == PAYMENT_TIMEOUT and state.status is OrderStatus.PAID:
                 return Compensation.PAID
             # Money was taken (paid, or received and not yet decided: a backordered order, an
             # amount that did not match): nothing is undone; a person ships or refunds.
-            attention = f"{reason}_money_received" if state.status in _UNDOABLE else reason
-            if state.attention != attention:
-                received = True if state.status in _UNDOABLE else None
-                self.orders.apply(
-                    state,
-                    Change(
-                        event=OrderNeedsAttention(
-                            reason=reason,
-                            money_received=received,
-                            refund_needed_if_not_shipped=received,
-                        ),
-                        actor=ACTOR,
-                        at=self.now(),
-                        set_fields={"attention": attention},
-                    ),
-                )
-            return Compensation.NEEDS_ATTENTION
+            return self._needs_attention(state, why)
 
         return self._with_retries(order_id, undo)
+
+    def _needs_attention(self, state: OrderState, reason: str) -> Compensation:
+        attention = (
+            f"{reason}_money_received"
+            if state.status in _UNDOABLE and state.money_received
+            else reason
+        )
+        if state.attention != attention:
+            received = True if state.status in _UNDOABLE and state.money_received else None
+            self.orders.apply(
+                state,
+                Change(
+                    event=OrderNeedsAttention(
+                        reason=reason,
+                        money_received=received,
+                        refund_needed_if_not_shipped=received,
+                    ),
+                    actor=ACTOR,
+                    at=self.now(),
+                    set_fields={"attention": attention},
+                ),
+            )
+        return Compensation.NEEDS_ATTENTION
+
+    def transfer_wait_seconds(self, order_id: str) -> int:
+        """How long the workflow waits on for the order's bank transfer (at least 1 s)."""
+        return wait_seconds(self._load(order_id), self.now()) or 1
 
     def _settle_money_in_flight(self, state: OrderState) -> OrderState:
         """Money arrived for a waiting order: decide it before deciding anything else, so a
         payment that met the deadline pays the order instead of losing to it. A payment still
         being recorded (flagged, not yet stored or decided) makes this step retry."""
         settled = self.payments.settle(state.order_id, actor=ACTOR) or state
-        if settled.status is not OrderStatus.AWAITING_PAYMENT:
+        if settled.status not in WAITING_FOR_MONEY:
             return settled
         if self.payments.money_in_flight(state.order_id) and self._flagged_recently(settled):
             raise ConcurrentModification(f"a payment for {state.order_id} is being recorded")

@@ -38,6 +38,8 @@ class EventType(StrEnum):
     PAYMENT_DISPUTED = "PaymentDisputed"
     ORDER_HELD = "OrderHeld"
     ORDER_RELEASED = "OrderReleased"
+    BANK_TRANSFER_REQUESTED = "BankTransferRequested"
+    PAYMENT_REMINDER_DUE = "PaymentReminderDue"
 
 
 class DomainEvent(BaseModel):

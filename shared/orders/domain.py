@@ -27,6 +27,7 @@ MAX_QUANTITY = 1_000_000
 class OrderStatus(StrEnum):
     RECEIVED = "received"
     AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_TRANSFER = "awaiting_transfer"  # B2B: a bank transfer due by a date
     PAID = "paid"
     BACKORDERED = "backordered"
     READY_TO_SHIP = "ready_to_ship"
@@ -39,7 +40,8 @@ _S = OrderStatus
 # Every allowed move. Anything not listed is a bug or a late, out-of-order message.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.RECEIVED: frozenset({_S.AWAITING_PAYMENT, _S.READY_TO_SHIP, _S.BACKORDERED, _S.CANCELLED}),
-    _S.AWAITING_PAYMENT: frozenset({_S.PAID, _S.CANCELLED}),
+    _S.AWAITING_PAYMENT: frozenset({_S.PAID, _S.AWAITING_TRANSFER, _S.CANCELLED}),
+    _S.AWAITING_TRANSFER: frozenset({_S.PAID, _S.CANCELLED}),
     _S.PAID: frozenset({_S.READY_TO_SHIP, _S.CANCELLED}),
     _S.BACKORDERED: frozenset({_S.AWAITING_PAYMENT, _S.READY_TO_SHIP, _S.CANCELLED}),
     _S.READY_TO_SHIP: frozenset({_S.SHIPPED, _S.CANCELLED}),

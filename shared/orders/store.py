@@ -91,6 +91,14 @@ class OrderState:
     # Held for review before it ships (a provider flagged the payment's risk); released
     # through the API.
     held: str | None = None
+    # On bank transfer (awaiting_transfer): due by the end of this UTC day (ISO date); when
+    # overdue, "cancel" or "escalate" (a person decides); a reminder from this moment.
+    transfer_due: str | None = None
+    transfer_on_overdue: str | None = None
+    transfer_remind_at: str | None = None
+    transfer_reminded: bool = False
+    # Disputes (chargebacks) already put on the order's attention list, by provider id.
+    disputes: tuple[str, ...] = ()
 
     @classmethod
     def from_item(cls, item: Item) -> OrderState:
@@ -114,6 +122,11 @@ class OrderState:
             money_received=item.get("money_received", False),
             money_received_at=item.get("money_received_at"),
             held=item.get("held"),
+            transfer_due=item.get("transfer_due"),
+            transfer_on_overdue=item.get("transfer_on_overdue"),
+            transfer_remind_at=item.get("transfer_remind_at"),
+            transfer_reminded=item.get("transfer_reminded", False),
+            disputes=tuple(item.get("disputes", ())),
         )
 
 
@@ -393,6 +406,11 @@ def state_after(
         updated = replace(updated, attention=fields["attention"])
     if "held" in fields:
         updated = replace(updated, held=fields["held"])
+    for name in ("transfer_due", "transfer_on_overdue", "transfer_remind_at", "transfer_reminded"):
+        if name in fields:
+            updated = replace(updated, **{name: fields[name]})
+    if "disputes" in fields:
+        updated = replace(updated, disputes=tuple(fields["disputes"] or ()))
     if "reservations" in fields:
         updated = replace(
             updated,

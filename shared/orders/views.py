@@ -149,6 +149,13 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
         "payment": _payment_summary(state, payments, refunds),
         "held": state.held,
         "attention": state.attention,
+        "bank_transfer": {
+            "due_date": state.transfer_due,
+            "on_overdue": state.transfer_on_overdue,
+            "reminded": state.transfer_reminded,
+        }
+        if state.transfer_due
+        else None,
         "reservations": [r.model_dump() for r in state.reservations],
         "timeline": [
             {
@@ -314,6 +321,12 @@ class TotalOnly(_View):
     total: Money
 
 
+class BankTransferTerms(_View):
+    due_date: str = Field(description="Due by the end of this day, UTC.")
+    on_overdue: Literal["cancel", "escalate"]
+    reminded: bool
+
+
 class OrderView(_View):
     order_id: str
     status: OrderStatus
@@ -332,6 +345,9 @@ class OrderView(_View):
     totals: Totals | TotalOnly
     payment: PaymentSummary
     held: str | None = Field(description="Why the order is held for review before it ships.")
+    bank_transfer: BankTransferTerms | None = Field(
+        description="On bank transfer: the due date and what happens when it passes."
+    )
     attention: str | None = Field(description="Why a person must look at the order.")
     reservations: list[Allocation]
     timeline: list[TimelineView]

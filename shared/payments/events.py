@@ -105,3 +105,23 @@ class OrderReleased(DomainEvent):
     type = EventType.ORDER_RELEASED
     when = "a held order is released through the API"
     note: str | None = None
+
+
+class BankTransferRequested(DomainEvent):
+    """The order is to be paid by bank transfer by a due date (B2B terms)."""
+
+    type = EventType.BANK_TRANSFER_REQUESTED
+    when = "an order is placed on bank transfer with a due date"
+    due_date: str = Field(description="ISO date; the transfer is due by the end of that day, UTC.")
+    amount: Money = Field(description="What is left to pay.")
+    reference: str = Field(description="The transfer title the buyer should use.")
+    on_overdue: str = Field(description="`cancel` or `escalate` once the due date has passed.")
+
+
+class PaymentReminderDue(DomainEvent):
+    """A transfer's due date is near and it has not been paid: remind the buyer."""
+
+    type = EventType.PAYMENT_REMINDER_DUE
+    when = "a bank transfer's due date is near and it is unpaid"
+    due_date: str
+    outstanding: Money

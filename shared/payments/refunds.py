@@ -35,10 +35,12 @@ from shared.payments.events import RefundCompleted, RefundFailed, RefundRequeste
 from shared.payments.gateway import GatewayRejected, RefundAccepted, RefundRequest
 from shared.payments.gateways import GatewayLookup
 from shared.payments.store import PaymentRecord, PaymentRecords, payment_sk
+from shared.payments.watch import watched_items
 from shared.platform.clock import Clock, utc_now
 from shared.platform.observability import logger
 from shared.platform.schema import STATUS_INDEX
 from shared.platform.table import Item, Table, Transaction, TransactionConflict
+from shared.registry import gateway_providers
 
 REFUND_WATCH = "PAYWATCH#refund"
 MAX_ATTEMPTS = 8
@@ -49,6 +51,12 @@ class RefundRefused(DomainError):
     """The request cannot be met (nothing left to refund, a payment not of this order)."""
 
     code = "refund_exceeds_paid"
+
+
+class PaymentNotRecorded(DomainError):
+    """A provider reports a refund of a payment orderhub has not recorded (yet)."""
+
+    code = "payment_not_recorded"
 
 
 class IdempotencyConflict(DomainError):
@@ -295,22 +303,12 @@ class RefundRecords:
             item[f"{STATUS_INDEX}SK"] = f"{refund.created_at}#{refund.order_id}#{refund.refund_id}"
         return item
 
-    def watched(self, *, older_than: str, limit: int = 100) -> list[Refund]:
-        items, _ = self._table.query(
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression=f"{STATUS_INDEX}PK = :watch AND {STATUS_INDEX}SK < :before",
-            ExpressionAttributeValues={
-                ":watch": {"S": REFUND_WATCH},
-                ":before": {"S": older_than},
-            },
-            Limit=limit,
-        )
-        found = []
-        for key in items:
-            item = self._table.get(key["PK"], key["SK"], consistent=True)
-            if item is not None:
-                found.append(Refund.from_item(item))
-        return found
+    def watched(self, *, older_than: str, limit: int = 1000) -> list[Refund]:
+        """Unfinished refunds created before `older_than`, oldest first (up to `limit` a run)."""
+        return [
+            Refund.from_item(item)
+            for item in watched_items(self._table, REFUND_WATCH, older_than=older_than, limit=limit)
+        ]
 
 
 def request_fingerprint(amount: int, reason: str, payment_id: str | None) -> str:
@@ -356,8 +354,22 @@ class RefundService:
                     )
                 return existing, False
             payments = self.payments.of_order(order_id)
-            committed = self.refunds.committed(order_id)
-            draws = self._allocate(payments, committed, amount, payment_id)
+            ledger = self.refunds.committed(order_id)
+            # What refunds already draw on each payment: the ledger, or the refunds' own parts
+            # where they say more (a refund made in the provider's panel before its payment
+            # was recorded could not draw on it then).
+            parts = _drawn_by_parts(self.refunds.of_order(order_id))
+            committed = {
+                key: max(ledger.get(key, 0), parts.get(key, 0)) for key in {*ledger, *parts}
+            }
+            draws = self._allocate(
+                payments,
+                committed,
+                amount,
+                payment_id,
+                currency=state.total.currency,
+                through=frozenset(p.name for p in gateway_providers()),
+            )
             at = utc_iso(self.now())
             refund = Refund(
                 refund_id=refund_id,
@@ -380,7 +392,7 @@ class RefundService:
                 request_hash=fingerprint,
             )
             changes = {
-                key: (committed.get(key, 0), committed.get(key, 0) + drawn) for key, drawn in draws
+                key: (ledger.get(key, 0), committed.get(key, 0) + drawn) for key, drawn in draws
             }
             requested = RefundRequested(
                 refund_id=refund_id, amount=refund.amount, reason=reason or None
@@ -402,12 +414,22 @@ class RefundService:
         committed: dict[tuple[str, str], int],
         amount: int,
         payment_id: str | None,
+        *,
+        currency: str | None = None,
+        through: frozenset[str] | None = None,
     ) -> list[tuple[tuple[str, str], int]]:
+        """Which payments a refund draws on: only money in the refund's `currency`, taken by
+        a provider orderhub can refund `through` (a payment a channel collected, Shopify's,
+        is refunded in the channel)."""
         if amount <= 0:
             raise RefundRefused("a refund returns a positive amount")
         candidates = [p for p in payments if payment_id is None or p.payment_id == payment_id]
         if payment_id is not None and not candidates:
             raise RefundRefused(f"payment {payment_id} is not a payment of this order")
+        if currency is not None:
+            candidates = [p for p in candidates if p.amount.currency == currency]
+        if through is not None:
+            candidates = [p for p in candidates if p.provider in through]
         # Newest first: the last money in goes back first.
         candidates.sort(key=lambda p: p.occurred_at or p.updated_at, reverse=True)
         left = amount
@@ -482,8 +504,12 @@ class RefundService:
         if order_id is None and event.payment_id is not None:
             order_id = self.payments.order_of(event.provider, event.payment_id)
         if order_id is None:
-            logger.warning("refund for an unknown payment", extra={"payment_id": event.payment_id})
-            return None
+            # Its payment is not recorded yet (the refund's notification overtook the
+            # payment's): retried, then dead-lettered and listed, never dropped.
+            raise PaymentNotRecorded(
+                f"refund of {event.provider} payment {event.payment_id}: the payment is not "
+                "recorded yet"
+            )
         event = self._by_payment_record(order_id, event)
         for _ in range(MAX_ATTEMPTS):
             refund, part = self._find(order_id, event)
@@ -517,11 +543,23 @@ class RefundService:
         if event.refund_id is not None:
             refund = self.refunds.get(order_id, refund_id_of(event.refund_id))
             if refund is not None:
-                part = next((p for p in refund.parts if p.part_id == event.refund_id), None)
+                # Only the provider the part was sent through speaks for it.
+                part = next(
+                    (
+                        p
+                        for p in refund.parts
+                        if p.part_id == event.refund_id and p.provider == event.provider
+                    ),
+                    None,
+                )
                 return refund, part
         for refund in self.refunds.of_order(order_id):
             for part in refund.parts:
-                if event.provider_refund_id and part.provider_refund_id == event.provider_refund_id:
+                if (
+                    event.provider_refund_id
+                    and part.provider == event.provider
+                    and part.provider_refund_id == event.provider_refund_id
+                ):
                     return refund, part
         if event.provider_refund_id:
             external = self.refunds.get(order_id, _external_id(event))
@@ -633,6 +671,16 @@ class RefundService:
                 continue
             return
         raise ConcurrentModification(f"order {order_id} kept changing")
+
+
+def _drawn_by_parts(refunds: list[Refund]) -> dict[tuple[str, str], int]:
+    drawn: dict[tuple[str, str], int] = {}
+    for refund in refunds:
+        for part in refund.parts:
+            if part.status is not RefundStatus.FAILED:
+                key = (part.provider, part.payment_id)
+                drawn[key] = drawn.get(key, 0) + part.amount
+    return drawn
 
 
 def _external_id(event: RefundEvent) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.kernel.errors import ConcurrentModification
 from shared.kernel.events import DomainEvent
@@ -43,6 +43,8 @@ from shared.payments.transactions import decide_payment
 from shared.platform.clock import Clock, utc_now
 from shared.platform.observability import logger
 from shared.platform.workflow import TaskTokenStore, Workflow
+from shared.registry import is_provider
+from shared.registry import provider as registry_provider
 
 if TYPE_CHECKING:
     from shared.payments.gateways import GatewayLookup
@@ -67,8 +69,15 @@ _REFUND_DECISIONS = frozenset(
 )
 # Orders that may still take (and capture) money.
 _CAPTURABLE = frozenset(
-    {OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT, OrderStatus.BACKORDERED}
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.AWAITING_PAYMENT,
+        OrderStatus.AWAITING_TRANSFER,
+        OrderStatus.BACKORDERED,
+    }
 )
+# Orders whose workflow waits for their money: a payment that reaches the total pays them.
+WAITING_FOR_MONEY = frozenset({OrderStatus.AWAITING_PAYMENT, OrderStatus.AWAITING_TRANSFER})
 _SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
@@ -78,10 +87,19 @@ def _to_decide(payment: PaymentRecord) -> bool:
     return payment.status.paid and payment.decision is None and payment.amount.amount > 0
 
 
+def confirms_notifications(provider: str) -> bool:
+    """Whether the provider's API client confirms paid notifications (`confirm`)."""
+    if not is_provider(provider):
+        return False
+    entry = registry_provider(provider)
+    return bool(entry.gateway) and hasattr(entry.gateway_factory(), "confirm")
+
+
 def _collected(payments: list[PaymentRecord], currency: str) -> Money:
-    """What payments decided as counting toward the order's total add up to."""
+    """What payments decided as counting toward the order's total add up to, less what was
+    refunded of them (money given back before the order was paid pays nothing)."""
     return Money(
-        amount=sum(p.amount.amount for p in payments if p.counts_toward_total),
+        amount=sum(p.net for p in payments if p.counts_toward_total),
         currency=currency,
     )
 
@@ -154,6 +172,15 @@ class PaymentService:
             return self._park(payment, actor)
         if payment.needs_capture and payment.status is PaymentStatus.AUTHORIZED:
             payment = self._capture(state, payment, actor)
+        elif payment.status.paid:
+            confirmed = self._confirm(payment)
+            if confirmed is None:
+                logger.warning(
+                    "a paid notification its provider does not confirm",
+                    extra={"provider": payment.provider, "payment_id": payment.payment_id},
+                )
+                return PaymentReport(PaymentOutcome.APPLIED, state.order_id)
+            payment = confirmed
         real_money = not self._test_money_for_live_order(state, test=payment.test)
         # A zero-amount "success" (a Checkout session with nothing to pay) took no money.
         took_money = payment.status.paid and payment.amount.amount > 0
@@ -179,11 +206,29 @@ class PaymentService:
         self.resume_if_paid(state.order_id)
         return PaymentReport(PaymentOutcome.APPLIED, state.order_id)
 
+    def _confirm(self, payment: PaymentEvent) -> PaymentEvent | None:
+        """Where a provider's signature does not bind the body's money (PayPal: a CRC32), a
+        paid notification counts only as the provider's API confirms it."""
+        if self.gateways is None or not confirms_notifications(payment.provider):
+            return payment
+        gateway: Any = self.gateways(payment.provider)
+        confirmed: PaymentEvent | None = gateway.confirm(payment)
+        return confirmed
+
     def _capture(self, state: OrderState, payment: PaymentEvent, actor: str) -> PaymentEvent:
         """Confirm authorized money at the provider, but only for an order that can take it:
         money for a cancelled order, in another currency, or more than is left to pay is
         left uncaptured (it is never taken, so nothing must be refunded) and the order says
         so."""
+        known = [
+            p
+            for p in self.records.of_order(state.order_id)
+            if (p.provider, p.payment_id) == (payment.provider, payment.payment_id)
+        ]
+        if any(p.status.paid for p in known):
+            # Captured already (a redelivered approval, a Przelewy24 notification resent
+            # after our verify): nothing to confirm, nothing to flag.
+            return payment
         reason = self._capture_refusal(state, payment)
         if reason is None and self.gateways is None:
             reason = "no payment gateway is configured to capture it"
@@ -259,8 +304,8 @@ class PaymentService:
             state = self.orders.get(order_id)
             if state is None:
                 return None
-            if state.attention == f"dispute {dispute.dispute_id}":
-                return order_id
+            if dispute.dispute_id in state.disputes:
+                return order_id  # its created, updated, closed events: recorded once
             try:
                 self.orders.apply(
                     state,
@@ -282,7 +327,12 @@ class PaymentService:
                         ),
                         actor=actor,
                         at=self.now(),
-                        set_fields={"attention": f"dispute {dispute.dispute_id}"},
+                        set_fields={
+                            "attention": f"dispute {dispute.dispute_id}",
+                            # Under the order's version check: two of its events racing
+                            # cannot both add it.
+                            "disputes": [*state.disputes, dispute.dispute_id][-50:],
+                        },
                     ),
                 )
             except ConcurrentModification:
@@ -361,9 +411,12 @@ class PaymentService:
                 return None
             try:
                 payments = self.records.of_order(order_id)
-                for payment in payments:
-                    if _to_decide(payment):
-                        state = self._decide(state, payment, payments, actor)
+                for candidate in payments:
+                    if _to_decide(candidate):
+                        state = self._decide(state, candidate, payments, actor)
+                        # What this decision counted is what the next one must see (split
+                        # tender decided in one pass).
+                        payments = self.records.of_order(order_id)
             except ConcurrentModification:
                 continue
             return state
@@ -462,7 +515,7 @@ class PaymentService:
         if state.status in _ALREADY_PAID:
             # A further payment for a paid order, whatever its amount: money to give back.
             return refused(PaymentDecision.ALREADY_PAID_REFUND_NEEDED)
-        if state.status is not OrderStatus.AWAITING_PAYMENT:
+        if state.status not in WAITING_FOR_MONEY:
             # received: the workflow settles it when it starts waiting for payment.
             # backordered: the money stays undecided (and shows as received) until the order
             # can go on.

@@ -33,6 +33,7 @@ from shared.payments.gateway import (
 from shared.payments.gateways import GatewayLookup
 from shared.payments.ports import PaymentRecordStore
 from shared.payments.store import PaymentRecord
+from shared.payments.watch import watched_items
 from shared.platform.clock import Clock, utc_now
 from shared.platform.schema import STATUS_INDEX
 from shared.platform.table import ConditionFailed, Item, Table
@@ -41,14 +42,27 @@ SESSION_WATCH = "PAYWATCH#session"
 # A provider's refusal code for a reference it already holds and will not reopen.
 SESSION_EXISTS = "session_exists"
 MAX_ATTEMPTS = 20
-_PAYABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.AWAITING_PAYMENT, OrderStatus.BACKORDERED})
-_ENDED = frozenset({"failed", "cancelled"})
+_PAYABLE = frozenset(
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.AWAITING_PAYMENT,
+        OrderStatus.AWAITING_TRANSFER,
+        OrderStatus.BACKORDERED,
+    }
+)
+_ENDED = frozenset({"failed", "cancelled", "abandoned"})
 
 
 class NotPayable(DomainError):
     """The order cannot take a payment (paid already, cancelled, cash on delivery)."""
 
     code = "not_payable"
+
+
+class SessionEnded(DomainError):
+    """The attempt was ended by a concurrent request while this one created it."""
+
+    code = "session_ended"
 
 
 class TooManyAttempts(DomainError):
@@ -174,13 +188,25 @@ class SessionRecords:
         if created.provider_data:
             expression += ", provider_data = :data"
             fields[":data"] = dict(created.provider_data)
-        self._table.update(
-            order_pk(record.order_id),
-            session_sk(record.attempt),
-            expression,
-            values=fields,
-            names={"#state": "state", "#reference": "reference"},
-        )
+        fields[":creating"] = "creating"
+        try:
+            self._table.update(
+                order_pk(record.order_id),
+                session_sk(record.attempt),
+                expression,
+                # Only a claim still being created opens: one a concurrent request ended
+                # (failed, session_exists) stays ended.
+                condition="#state = :creating",
+                values=fields,
+                names={"#state": "state", "#reference": "reference"},
+            )
+        except ConditionFailed:
+            current = self._table.get(
+                order_pk(record.order_id), session_sk(record.attempt), consistent=True
+            )
+            if current is not None and current.get("state") == "open":
+                return SessionRecord.from_item(current)
+            raise SessionEnded(f"attempt {record.attempt} of {record.order_id} ended") from None
         return SessionRecord(
             **{
                 **record.__dict__,
@@ -205,23 +231,15 @@ class SessionRecords:
                 names={"#state": "state"},
             )
 
-    def watched(self, *, older_than: str, limit: int = 100) -> list[SessionRecord]:
-        """Open sessions created before `older_than`, oldest first."""
-        items, _ = self._table.query(
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression=f"{STATUS_INDEX}PK = :watch AND {STATUS_INDEX}SK < :before",
-            ExpressionAttributeValues={
-                ":watch": {"S": SESSION_WATCH},
-                ":before": {"S": older_than},
-            },
-            Limit=limit,
-        )
-        found: list[SessionRecord] = []
-        for key in items:
-            item = self._table.get(key["PK"], key["SK"], consistent=True)
-            if item is not None and item.get("state") == "open":
-                found.append(SessionRecord.from_item(item))
-        return found
+    def watched(self, *, older_than: str, limit: int = 1000) -> list[SessionRecord]:
+        """Open sessions created before `older_than`, oldest first (up to `limit` a run)."""
+        return [
+            SessionRecord.from_item(item)
+            for item in watched_items(
+                self._table, SESSION_WATCH, older_than=older_than, limit=limit
+            )
+            if item.get("state") == "open"
+        ]
 
 
 @dataclass
@@ -234,18 +252,42 @@ class SessionService:
     now: Clock = utc_now
 
     def open(
-        self, order_id: str, *, provider: str, method: str | None, return_url: str
+        self,
+        order_id: str,
+        *,
+        provider: str,
+        method: str | None,
+        return_url: str,
+        amount: int | None = None,
     ) -> SessionRecord:
+        """A session for `amount` (minor units; a part of a split tender) or, by default, for
+        all that is left to pay."""
         state = self._payable(order_id)
         gateway = self.gateways(provider)
         if method is not None and method not in gateway.methods:
             offered = ", ".join(sorted(gateway.methods))
             raise UnsupportedMethod(f"{provider} does not offer {method!r} (it offers {offered})")
         payments = self.records.of_order(order_id)
-        collected = sum(p.amount.amount for p in payments if p.counts_toward_total)
+        collected = sum(p.net for p in payments if p.counts_toward_total)
         outstanding = state.total.amount - collected
         if outstanding <= 0:
             raise NotPayable(f"order {order_id} is paid")
+        if amount is not None:
+            if amount > outstanding:
+                raise NotPayable(f"{amount} is more than the {outstanding} left to pay")
+            outstanding = amount
+        return self._open(state, payments, provider, method, return_url, outstanding)
+
+    def _open(  # noqa: PLR0917 - the checked request, passed on from open
+        self,
+        state: OrderState,
+        payments: list[PaymentRecord],
+        provider: str,
+        method: str | None,
+        return_url: str,
+        outstanding: int,
+    ) -> SessionRecord:
+        order_id = state.order_id
         for _ in range(MAX_ATTEMPTS):
             sessions = self.sessions.of_order(order_id)
             reusable = self._reusable(sessions, payments, provider, method, outstanding)
@@ -254,10 +296,12 @@ class SessionService:
                     return reusable
                 try:
                     return self._create(reusable, state.order_id)
+                except SessionEnded:
+                    continue
                 except GatewayRejected as error:
+                    self.sessions.settle(order_id, reusable.attempt, "failed")
                     if error.code != SESSION_EXISTS:
                         raise
-                    self.sessions.settle(order_id, reusable.attempt, "failed")
                     continue
             attempt = max((s.attempt for s in sessions), default=0) + 1
             record = SessionRecord(
@@ -273,7 +317,12 @@ class SessionService:
             if self.sessions.claim(record):
                 try:
                     return self._create(record, state.order_id)
+                except SessionEnded:
+                    continue
                 except GatewayRejected as error:
+                    # Refused for good: this attempt ends, so the next request starts afresh
+                    # rather than reusing a claim the provider will refuse again.
+                    self.sessions.settle(order_id, record.attempt, "failed")
                     if error.code != SESSION_EXISTS:
                         raise
                     # The provider holds this attempt's reference from an answer we lost and

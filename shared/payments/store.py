@@ -57,6 +57,12 @@ class PaymentRecord:
     provider_data: dict[str, str] | None = None
     risk: Risk | None = None
     occurred_at: str | None = None
+    refund_committed: int = 0  # what refunds not failed draw on it (shared/payments/refunds.py)
+
+    @property
+    def net(self) -> int:
+        """Its amount less what refunds draw on it."""
+        return max(self.amount.amount - self.refund_committed, 0)
 
     @property
     def counts_toward_total(self) -> bool:
@@ -84,6 +90,7 @@ class PaymentRecord:
             if item.get("risk_level")
             else None,
             occurred_at=item.get("occurred_at"),
+            refund_committed=int(item.get("refund_committed", 0)),
         )
 
 

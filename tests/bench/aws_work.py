@@ -7,6 +7,15 @@ cold containers (clients built, secrets fetched), the second is the steady state
 reported and priced. Every AWS call the handlers make is seen by botocore event hooks on the
 botocore session shared/platform/aws.py builds clients from; each call is attributed to
 the Lambda invocation running on the calling thread.
+
+Then every payment provider in shared/registry.py (those with a gateway) is paid through as a
+shop's checkout does it (tests/e2e/test_payments.py): a payment session through the API, the
+buyer paying on the provider simulator's page, the provider's notifications over HTTP to its
+webhook, whatever orderhub then asks the provider (P24's transaction/verify, PayPal's capture
+and its verify-webhook-signature), until nothing more arrives. Two rounds, one order per
+provider each: the first meets cold containers, the second is reported. Calls to a provider's
+API are seen by wrapping httpx.HTTPTransport.handle_request (observed, not answered: the
+simulators serve them over 127.0.0.1) and reported apart from AWS calls.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -26,7 +36,7 @@ from unittest import mock
 import httpx
 
 from tests.bench import capacity
-from tests.bench.cost import FunctionUsage, OrderUsage, print_cost
+from tests.bench.cost import FunctionUsage, OrderUsage, order_cost, print_cost
 from tests.bench.report import heading, how, note, table
 
 WAIT_SECONDS = 30
@@ -40,6 +50,12 @@ ORDER_LINES = (
     ("MUG-KRAKOW-350", "Kubek Kraków 350 ml", 2, "49.00"),
     ("TEE-ORGANIC-M", "Koszulka organiczna M", 1, "89.00"),
 )
+RETURN_URL = "https://shop.example/thanks"
+# How the buyer pays at each provider (BLIK where the provider offers it, as the e2e tests do);
+# a provider not named here gets the gateway's default.
+PAY_METHODS = {"stripe": "blik", "payu": "blik", "przelewy24": "blik"}
+QUIET_SECONDS = 0.5  # no invocation for this long after the drain: the order's work is done
+_ID_SEGMENT = re.compile(r"^(?=.*[0-9])[A-Za-z0-9_-]{8,}$")
 
 
 # -- what is recorded --------------------------------------------------------------------------
@@ -51,6 +67,8 @@ class Run:
     handler_ms: float = 0.0
     hook_ms: float = 0.0  # time the bench's own hooks spent inside this invocation
     error: str | None = None
+    status: int | None = None  # an HTTP handler's statusCode
+    stored: str | None = None  # what a webhook put in the inbox: "<source> <topic>"
 
     @property
     def net_ms(self) -> float:
@@ -96,6 +114,23 @@ class Call:
         return f"{self.service}.{self.operation}"
 
 
+@dataclass
+class ProviderCall:
+    """One HTTP request made through httpx inside a Lambda invocation (a provider's API)."""
+
+    run: Run
+    provider: str
+    method: str
+    path: str
+    status: int | None = None
+    error: str | None = None
+    ms: float = 0.0  # until the response's headers (httpx reads the body after)
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider} {self.method} {self.path}"
+
+
 # -- the hooks -------------------------------------------------------------------------------------
 class Tracker:
     def __init__(self, stack: Any) -> None:
@@ -108,6 +143,8 @@ class Tracker:
         self.runs: list[Run] = []
         self.env_mismatches = 0
         self.side_calls: list[tuple[str, str, float]] = []  # (origin, call name, monotonic)
+        self.provider_calls: list[ProviderCall] = []
+        self.provider_hosts: dict[str, str] = {}  # "127.0.0.1:port" -> provider title
 
     # installation
     @contextlib.contextmanager
@@ -129,12 +166,50 @@ class Tracker:
         aws.reset_clients()
         self._watch_local_runtime_clients()
         original = lambda_runtime._load_handler
-        with mock.patch.object(lambda_runtime, "_load_handler", partial(self._load, original)):
+        send = httpx.HTTPTransport.handle_request
+        with (
+            mock.patch.object(lambda_runtime, "_load_handler", partial(self._load, original)),
+            mock.patch.object(httpx.HTTPTransport, "handle_request", self._observed(send)),
+        ):
             try:
                 yield
             finally:
                 for event, _ in handlers:
                     events.unregister(event, unique_id=f"bench-{event}")
+
+    def _observed(
+        self, send: Callable[[httpx.HTTPTransport, httpx.Request], httpx.Response]
+    ) -> Callable[[httpx.HTTPTransport, httpx.Request], httpx.Response]:
+        """httpx's transport, unchanged, with each request made inside an invocation noted."""
+
+        def handle_request(
+            transport: httpx.HTTPTransport, request: httpx.Request
+        ) -> httpx.Response:
+            run: Run | None = getattr(self._local, "run", None)
+            if run is None:  # the driver, a simulator's own deliveries: not a function's work
+                return send(transport, request)
+            host = f"{request.url.host}:{request.url.port}"
+            segments = [
+                "{id}" if _ID_SEGMENT.match(part) else part for part in request.url.path.split("/")
+            ]
+            call = ProviderCall(
+                run, self.provider_hosts.get(host, host), request.method, "/".join(segments)
+            )
+            started = time.perf_counter()
+            try:
+                response = send(transport, request)
+            except Exception as error:
+                call.error = type(error).__name__
+                raise
+            else:
+                call.status = response.status_code
+                return response
+            finally:
+                call.ms = (time.perf_counter() - started) * 1000
+                with self._lock:
+                    self.provider_calls.append(call)
+
+        return handle_request
 
     def _watch_local_runtime_clients(self) -> None:
         """The gateway's and stream poller's own clients (the stack's session), counted only."""
@@ -162,10 +237,14 @@ class Tracker:
             self._local.run = run
             started = time.perf_counter()
             try:
-                return function(event, context)
+                result = function(event, context)
             except Exception as error:
                 run.error = type(error).__name__
                 raise
+            else:
+                if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
+                    run.status = result["statusCode"]
+                return result
             finally:
                 run.handler_ms = (time.perf_counter() - started) * 1000
                 self._local.run = None
@@ -191,6 +270,7 @@ class Tracker:
             call.targets = self._write_targets(call.operation, context.get(_PARAMS) or {})
             for target in call.targets:
                 target.before = self._read(target.table, target.key)
+                self._note_inbox(run, target)
         context[_CALL] = call
         self._charge(run, started)
         call.sent = time.perf_counter()
@@ -232,6 +312,15 @@ class Tracker:
             self.side_calls.append(
                 (origin, f"{model.service_model.service_name}.{model.name}", time.monotonic())
             )
+
+    @staticmethod
+    def _note_inbox(run: Run | None, target: WriteTarget) -> None:
+        """A webhook's inbox item names what was delivered: INBOX#<source>#<id> and its topic."""
+        item = target.new_item or {}
+        key = str(item.get("PK", {}).get("S", ""))
+        if run is not None and key.startswith("INBOX#"):
+            source = key.split("#")[1]
+            run.stored = f"{source} {item.get('topic', {}).get('S', '?')}"
 
     def _charge(self, run: Run | None, started: float) -> None:
         if run is not None:
@@ -353,6 +442,8 @@ class OrderResult:
     webhooks: list[WebhookDelivery]
     seconds: float
     requests: list[Any]  # the signed requests sent, for redelivery
+    provider: str = "stripe"  # who was paid
+    session: list[Run] = field(default_factory=list)  # the API run(s) opening its session
 
 
 class Driver:
@@ -455,6 +546,80 @@ class Driver:
             [create_request, pay_request],
         )
 
+    def paid_order(self, label: str, external_id: int, provider: str) -> OrderResult:
+        """An order paid through a payment session at `provider`, as a shop's checkout pays:
+        the session through the API, the buyer on the simulator's page, then whatever the
+        provider sends and orderhub asks it, until the order is ready_to_ship and all is quiet.
+        `webhooks` = every webhook invocation of the order (Shopify's included), labelled by
+        what it stored; `session` = the API invocation(s) that opened the session."""
+        from shared.providers.simulation import Line
+
+        window = self.mark()
+        started = time.perf_counter()
+        shopify_order = self.shopify.order(external_id, [Line(*line) for line in ORDER_LINES])
+        self.deliver("Shopify orders/create", self.shopify.webhook("orders/create", shopify_order))
+        listing = self.wait_for(
+            lambda: self.api(f"/api/v1/orders?channel=shopify&external_id={external_id}")["items"],
+            bool,
+            "the order to be stored",
+        )
+        order_id = listing[0]["order_id"]
+        order = self.wait_for(
+            lambda: self.api(f"/api/v1/orders/{order_id}"),
+            lambda o: o["status"] != "received",
+            "stock reservation",
+        )
+        if order["status"] != "awaiting_payment":
+            raise RuntimeError(f"expected awaiting_payment, got {order['status']}")
+        body: dict[str, Any] = {"provider": provider, "return_url": RETURN_URL}
+        if provider in PAY_METHODS:
+            body["method"] = PAY_METHODS[provider]
+        first_run = len(self.tracker.runs)
+        opened = self.http.post(f"/api/v1/orders/{order_id}/payment-session", json=body)
+        if opened.status_code != 201:
+            raise RuntimeError(f"payment session at {provider}: HTTP {opened.status_code}")
+        session_runs = self.tracker.runs[first_run:]
+        self.stack.simulator(provider).pay(opened.json()["session_id"])
+        self.wait_for(
+            lambda: self.api(f"/api/v1/orders/{order_id}")["status"],
+            lambda status: status == "ready_to_ship",
+            f"ready_to_ship after paying at {provider}",
+        )
+        execution_arn = self.execution_arn(order_id)
+        self.wait_for(
+            lambda: self.sfn.describe_execution(executionArn=execution_arn)["status"],
+            lambda status: status != "RUNNING",
+            "the execution to finish",
+        )
+        self.settle()
+        seconds = time.perf_counter() - started
+        closed = self.close(window)
+        runs = self.tracker.runs[closed.runs[0] : closed.runs[1]]
+        webhooks = [
+            WebhookDelivery(r.stored or "(nothing stored)", r.status or 0, [r])
+            for r in runs
+            if r.function in self.webhook_functions
+        ]
+        refused = [w for w in webhooks if w.status != 200]
+        if refused:
+            raise RuntimeError(f"{provider} order: webhooks answered {refused}")
+        return OrderResult(
+            label, order_id, closed, webhooks, seconds, [], provider, list(session_runs)
+        )
+
+    def settle(self) -> None:
+        """Drain the streams until no invocation starts for QUIET_SECONDS: notifications a
+        provider sends later (PayPal's after orderhub's capture) and what they cause."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            self.stack.poller.drain(timeout=WAIT_SECONDS)
+            seen = len(self.tracker.runs)
+            time.sleep(QUIET_SECONDS)
+            if len(self.tracker.runs) == seen:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the order's work did not go quiet")
+
     def redeliveries(self, order: OrderResult) -> tuple[Window, list[WebhookDelivery]]:
         """What a webhook costs when it is not new: the provider's retry, and a forged body."""
         window = self.mark()
@@ -491,6 +656,13 @@ class FunctionInfo:
     name: str
     handler: str
     memory_mb: int
+    provider: str = ""  # a webhook function's PROVIDER
+
+    @property
+    def short(self) -> str:
+        """'webhooks.handler (stripe)', 'stream_router.handler'."""
+        module = self.handler.rsplit(".", 1)[0].removeprefix("functions.")
+        return f"{module} ({self.provider})" if self.provider else module
 
     @property
     def per_order(self) -> bool:
@@ -525,13 +697,33 @@ def functions_of(template: dict[str, Any], deployed: dict[str, str]) -> dict[str
             continue
         props = resource["Properties"]
         name = deployed[logical]
-        found[name] = FunctionInfo(name, props["Handler"], int(props.get("MemorySize", 128)))
+        variables = props.get("Environment", {}).get("Variables", {})
+        provider = variables.get("PROVIDER")
+        found[name] = FunctionInfo(
+            name,
+            props["Handler"],
+            int(props.get("MemorySize", 128)),
+            provider if isinstance(provider, str) else "",
+        )
     return found
 
 
 def _short(name: str, functions: dict[str, FunctionInfo]) -> str:
     info = functions.get(name)
-    return info.handler.rsplit(".", 1)[0].removeprefix("functions.") if info else name
+    return info.short if info else name
+
+
+def _provider_calls_text(calls: Sequence[ProviderCall]) -> str:
+    """'PayPal POST /v1/notifications/verify-webhook-signature x1'"""
+    grouped = Counter(call.name for call in calls)
+    failed = Counter(call.name for call in calls if call.error or (call.status or 0) >= 400)
+    return (
+        ", ".join(
+            f"{name} x{n}" + (f" ({failed[name]} failed)" if failed[name] else "")
+            for name, n in sorted(grouped.items())
+        )
+        or "-"
+    )
 
 
 def _calls_text(calls: Sequence[Call]) -> str:
@@ -548,12 +740,18 @@ def _calls_text(calls: Sequence[Call]) -> str:
 
 
 def print_webhooks(
-    tracker: Tracker, deliveries: list[tuple[str, WebhookDelivery]], functions: dict[str, Any]
+    tracker: Tracker,
+    deliveries: list[tuple[str, WebhookDelivery]],
+    functions: dict[str, Any],
+    *,
+    title: str = "",
+    explain: bool = True,
 ) -> None:
     rows: list[list[object]] = []
     for order_label, delivery in deliveries:
         runs = {id(run) for run in delivery.runs}
         calls = [c for c in tracker.calls if c.run is not None and id(c.run) in runs]
+        outbound = [c for c in tracker.provider_calls if id(c.run) in runs]
         rows.append(
             [
                 order_label,
@@ -564,7 +762,9 @@ def print_webhooks(
                 sum(c.wru for c in calls),
                 sum(c.gsi_wru for c in calls),
                 sum(c.rru for c in calls),
+                _provider_calls_text(outbound),
                 sum(r.net_ms for r in delivery.runs),
+                sum(c.ms for c in outbound),
             ]
         )
     table(
@@ -577,10 +777,15 @@ def print_webhooks(
             "WRU",
             "GSI WRU",
             "RRU",
+            "provider API calls in the handler (not AWS)",
             "handler ms",
+            "of which provider calls",
         ],
         rows,
+        title=title,
     )
+    if not explain:
+        return
     how(
         "botocore hooks (provide-client-params/before-call/after-call) registered on "
         "the botocore session of shared/platform/aws.py before reset_clients(); a call belongs "
@@ -589,8 +794,11 @@ def print_webhooks(
         "handler loader; AWS_LAMBDA_FUNCTION_NAME agreed "
         f"{'always' if tracker.env_mismatches == 0 else f'except {tracker.env_mismatches}x'}); "
         "WRU/RRU computed from item sizes (tests/bench/capacity.py), not moto's ConsumedCapacity; "
-        "handler ms = wall time of the handler call (module import excluded) minus the bench "
-        "hooks' own reads."
+        "provider API calls = requests through httpx.HTTPTransport.handle_request (wrapped to "
+        "note them, then passed on unchanged) made on the invocation's thread, here to the "
+        "provider simulators the embedded stack serves on 127.0.0.1 (ids in paths shown as "
+        "{id}); handler ms = wall time of the handler call (module import excluded) minus the "
+        "bench hooks' own reads, provider calls' ms until their response headers."
     )
 
 
@@ -749,7 +957,17 @@ def print_order(
         note(f"invocations that raised (retried by their trigger): {', '.join(errors)}")
     if len(runs) != len(invocations):
         note(f"runtime recorded {len(invocations)} invocations, the bench timed {len(runs)}")
+    return usage_of(tracker, result, functions, len(states))
 
+
+def usage_of(
+    tracker: Tracker, result: OrderResult, functions: dict[str, FunctionInfo], transitions: int
+) -> OrderUsage:
+    """What section 4 prices: the order's invocations, requests, units, transitions, events."""
+    order_calls, order_runs = _order_work(tracker, result, functions)
+    by_function: dict[str, list[Run]] = defaultdict(list)
+    for run in order_runs:
+        by_function[run.function].append(run)
     return OrderUsage(
         functions=tuple(
             FunctionUsage(
@@ -762,8 +980,133 @@ def print_order(
         http_requests=sum(len(d.runs) for d in result.webhooks),
         write_units=sum(c.wru + c.gsi_wru for c in order_calls),
         read_units=sum(c.rru for c in order_calls),
-        transitions=len(states),
+        transitions=transitions,
         events_published=sum(c.events for c in order_calls),
+    )
+
+
+def _by_function(calls: Sequence[ProviderCall], functions: dict[str, FunctionInfo]) -> str:
+    """'stream_router.handler: Przelewy24 PUT /api/v1/transaction/verify x1; ...'"""
+    grouped: dict[str, list[ProviderCall]] = defaultdict(list)
+    for call in calls:
+        grouped[_short(call.run.function, functions)].append(call)
+    return (
+        "; ".join(
+            f"{name}: {_provider_calls_text(group)}" for name, group in sorted(grouped.items())
+        )
+        or "-"
+    )
+
+
+def print_providers(
+    tracker: Tracker,
+    driver: Driver,
+    cold: Sequence[OrderResult],
+    warm: Sequence[OrderResult],
+    functions: dict[str, FunctionInfo],
+) -> None:
+    """Round 2 (warm) of the orders paid through a session at each provider; round 1 beside."""
+    from shared import registry
+
+    deliveries = [
+        (f"{result.provider}, warm", delivery)
+        for result in warm
+        for delivery in result.webhooks
+        if not delivery.label.startswith("shopify ")
+    ]
+    print_webhooks(
+        tracker,
+        deliveries,
+        functions,
+        title="Per webhook, one order paid through a payment session at each provider "
+        "(round 2, warm; each order's Shopify orders/create as above, left out):",
+        explain=False,
+    )
+    rows: list[list[object]] = []
+    sessions: list[str] = []
+    for result in warm:
+        calls, runs = _order_work(tracker, result, functions)
+        in_order = set(runs)
+        outbound = [c for c in tracker.provider_calls if c.run in in_order]
+        states = driver.states_entered(result.order_id)
+        usage = usage_of(tracker, result, functions, len(states))
+        rows.append(
+            [
+                registry.provider(result.provider).title,
+                f"{result.seconds:.1f} s",
+                len(result.webhooks),
+                len(runs),
+                len(calls),
+                sum(c.wru + c.gsi_wru for c in calls),
+                sum(c.rru for c in calls),
+                len(states),
+                sum(c.events for c in calls),
+                _by_function(outbound, functions),
+                f"${order_cost(usage):.4f}",
+            ]
+        )
+        api_runs = {
+            r
+            for r in result.session
+            if functions.get(r.function, _UNKNOWN).handler.startswith("functions.api.")
+        }
+        session_calls = [c for c in tracker.calls if c.run in api_runs]
+        session_outbound = [c for c in tracker.provider_calls if c.run in api_runs]
+        sessions.append(
+            f"{result.provider}: {len(api_runs)} invocation, AWS {_calls_text(session_calls)}; "
+            f"provider {_provider_calls_text(session_outbound)}"
+        )
+    table(
+        [
+            "paid at",
+            "end to end",
+            "webhooks",
+            "invocations",
+            "AWS calls",
+            "WRU incl. GSI",
+            "RRU",
+            "transitions",
+            "events",
+            "provider API calls (not AWS), by function",
+            "per 1,000 orders",
+        ],
+        rows,
+        title="Per order, by payment provider (round 2, warm; Shopify's webhook included):",
+    )
+    how(
+        "as the Stripe order above (the same hooks, windows and units; the management API's "
+        "invocations are left out, the payment-session request too: see the note), for one "
+        "order per provider: Shopify orders/create, then POST /api/v1/orders/{id}/payment-"
+        "session (method "
+        + ", ".join(f"{p} {m}" for p, m in sorted(PAY_METHODS.items()))
+        + ", else the gateway's default), then the simulator's pay(session) - the buyer on "
+        "the provider's page - which sends the provider's notifications to the webhook over "
+        "HTTP (PayPal's capture notification only after orderhub's capture), until the order "
+        f"is ready_to_ship, its execution done and no invocation starts for {QUIET_SECONDS} s "
+        "after the stream drained; 'per 1,000 orders' = section 4's prices for that order's "
+        "counts. Round 1 ran the same orders first, on cold containers."
+    )
+    note("the payment-session request (API, not counted above): " + "; ".join(sessions))
+    for first, second in zip(cold, warm, strict=True):
+        first_calls, _ = _order_work(tracker, first, functions)
+        second_calls, _ = _order_work(tracker, second, functions)
+        extra = Counter(c.name for c in first_calls) - Counter(c.name for c in second_calls)
+        first_runs, second_runs = (
+            set(_order_work(tracker, r, functions)[1]) for r in (first, second)
+        )
+        extra_out = Counter(
+            c.name for c in tracker.provider_calls if c.run in first_runs
+        ) - Counter(c.name for c in tracker.provider_calls if c.run in second_runs)
+        beyond = ", ".join(f"{n} x{c}" for n, c in sorted((extra + extra_out).items()))
+        note(
+            f"{first.provider} round 1 (cold containers): {len(first_calls)} AWS calls; beyond "
+            f"round 2's: {beyond or 'none'}"
+        )
+    note(
+        "round 1's webhooks may find their secret already read: the embedded stack runs every "
+        "function in one process, and the API's payment-session request filled "
+        "shared/platform/secrets.py's cache; on Lambda each webhook container reads its own "
+        "once (secretsmanager.GetSecretValue, as order 1 shows)"
     )
 
 
@@ -799,11 +1142,12 @@ def print_excluded(
     table(
         ["origin", "invocations", "calls"],
         rows,
-        title="Not counted as order work (both measured orders and the redeliveries):",
+        title="Not counted as order work (every order above and the redeliveries):",
     )
     how(
         "the same hooks; 'api.handler' = the driver's status polls through the management API "
-        "(as the demo does), '(outside any invocation)' = default-session calls made on a "
+        "(as the demo does) and the provider orders' payment-session requests, "
+        "'(outside any invocation)' = default-session calls made on a "
         "thread running no Lambda (moto's Step Functions interpreter invoking the task Lambda), "
         "'gateway'/'stream poller' = the embedded stack's own clients, counted by a "
         "before-call hook on each; none of these are billed per order like the rows above."
@@ -814,6 +1158,7 @@ def print_excluded(
 def main() -> int:
     from infra.local.stack import EmbeddedStack
     from infra.local.synth import synth_template
+    from shared import registry
 
     heading("3", "AWS work per webhook and per order (embedded stack)")
     started = time.perf_counter()
@@ -826,12 +1171,25 @@ def main() -> int:
         functions = functions_of(template, stack.deployment.functions)
         webhooks = {n for n, f in functions.items() if f.handler.startswith("functions.webhooks")}
         tracker = Tracker(stack)
+        payment_providers = [p.name for p in registry.gateway_providers()]
+        for name in payment_providers:
+            api_url = stack.provider_secrets[name].get(registry.provider(name).api_url_field or "")
+            if api_url:
+                url = httpx.URL(api_url)
+                tracker.provider_hosts[f"{url.host}:{url.port}"] = registry.provider(name).title
+        rounds: list[list[OrderResult]] = [[], []]
         with tracker.installed():
             driver = Driver(stack, tracker, webhooks)
             try:
                 cold = driver.order("order 1, cold containers", 5770020001)
                 warm = driver.order("order 2, warm", 5770020002)
                 extra_window, extras = driver.redeliveries(warm)
+                external_id = 5770020100
+                for number, paid in enumerate(rounds, start=1):
+                    for name in payment_providers:
+                        external_id += 1
+                        label = f"round {number}, paid at {name}"
+                        paid.append(driver.paid_order(label, external_id, name))
             finally:
                 driver.http.close()
         deliveries = [
@@ -855,7 +1213,12 @@ def main() -> int:
             f"{sum(r.net_ms for r in cold_runs):.0f} handler ms; calls beyond order 2's: "
             + (", ".join(f"{n} x{c}" for n, c in sorted(extra.items())) or "none")
         )
-        print_excluded(tracker, [cold.window, warm.window, extra_window], functions)
+        print("\nEvery payment provider in shared/registry.py, paid through a payment session:")
+        print_providers(tracker, driver, rounds[0], rounds[1], functions)
+        provider_windows = [r.window for paid in rounds for r in paid]
+        print_excluded(
+            tracker, [cold.window, warm.window, extra_window, *provider_windows], functions
+        )
         heading("4", "Cost per 1,000 orders (order 2's counts x list prices)")
         print_cost(usage)
     finally:

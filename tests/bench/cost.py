@@ -53,11 +53,13 @@ def _price_text(price: float, per: int, unit: str) -> str:
     return f"${amount} / {scale}{unit}"
 
 
-def print_cost(usage: OrderUsage) -> float:
+Line = tuple[str, float, float, int, str]  # (item, amount per order, price, quoted per, unit)
+
+
+def _lines(usage: OrderUsage) -> list[Line]:
     invocations = sum(len(f.durations_ms) for f in usage.functions)
     gb_seconds = sum(f.billed_gb_seconds for f in usage.functions)
-    # (item, amount per order, unit price, price quoted per, unit)
-    lines: list[tuple[str, float, float, int, str]] = [
+    return [
         ("Lambda requests", invocations, LAMBDA_PER_REQUEST, 1_000_000, "requests"),
         ("Lambda duration, arm64", gb_seconds, LAMBDA_PER_GB_SECOND_ARM64, 1, "GB-s"),
         ("HTTP API requests", usage.http_requests, HTTP_API_PER_REQUEST, 1_000_000, "requests"),
@@ -78,6 +80,15 @@ def print_cost(usage: OrderUsage) -> float:
             "events",
         ),
     ]
+
+
+def order_cost(usage: OrderUsage) -> float:
+    """What 1,000 such orders cost at the list prices (the total print_cost prints)."""
+    return sum(amount * ORDERS * price for _, amount, price, _, _ in _lines(usage))
+
+
+def print_cost(usage: OrderUsage) -> float:
+    lines = _lines(usage)
     costs = [amount * ORDERS * price for _, amount, price, _, _ in lines]
     total = sum(costs)
     rows: list[list[object]] = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -202,3 +202,91 @@ def test_a_payment_whose_notification_was_dropped_is_repaired_by_reconciliation(
     done = paid(http, order_id)
     assert done["payment"]["status"] == "paid"
     assert timeline_count(done, "OrderPaid") == 1
+
+
+def test_a_b2b_order_on_bank_transfer_is_reminded_then_paid_by_the_recorded_transfer(
+    http: httpx.Client, shopify: ShopifySimulator, embedded: EmbeddedStack
+) -> None:
+    placed = place(http, shopify, TEE)
+    order_id = placed["order_id"]
+    total = placed["totals"]["total"]
+    due = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
+
+    terms = http.post(
+        f"/api/v1/orders/{order_id}/bank-transfer",
+        json={"due_date": due, "on_overdue": "cancel", "remind_days_before": 3},
+    )
+    assert terms.status_code == 201, terms.text
+    assert terms.json()["status"] == "awaiting_transfer"
+    assert terms.json()["amount"] == total["amount"]
+    waiting = order(http, order_id)
+    assert waiting["status"] == "awaiting_transfer"
+    assert waiting["bank_transfer"] == {"due_date": due, "on_overdue": "cancel", "reminded": False}
+    past = http.post(f"/api/v1/orders/{order_id}/bank-transfer", json={"due_date": "2020-01-01"})
+    assert past.status_code == 409
+
+    # Three days before the due date the reconciliation run emits the reminder, once.
+    scheduler = embedded.scheduler
+    assert scheduler is not None
+    rule = embedded.schedule_of("PaymentReconcileSchedule")
+    fired = len([r for r, _ in scheduler.fired if r == rule])
+    embedded.clock.advance(timedelta(days=3))
+    eventually(lambda: [r for r, _ in scheduler.fired if r == rule], lambda runs: len(runs) > fired)
+    reminded = eventually(
+        lambda: order(http, order_id), lambda o: o["bank_transfer"]["reminded"] is True
+    )
+    assert timeline_count(reminded, "PaymentReminderDue") == 1
+
+    # The accountant records the transfer from the bank statement (twice: the same line).
+    line = {"amount": total["amount"], "currency": "PLN", "reference": f"stmt-{order_id}"}
+    first = http.post(f"/api/v1/orders/{order_id}/payments", json=line)
+    again = http.post(f"/api/v1/orders/{order_id}/payments", json=line)
+    assert (first.status_code, again.status_code) == (201, 201)
+    done = eventually(lambda: order(http, order_id), lambda o: o["status"] == "ready_to_ship")
+    assert timeline_count(done, "OrderPaid") == 1
+    assert done["payment"]["method"] == "bank_transfer"
+
+
+def test_split_tender_through_two_sessions_pays_the_order_once(
+    http: httpx.Client, shopify: ShopifySimulator, embedded: EmbeddedStack
+) -> None:
+    placed = place(http, shopify, TEE)
+    order_id = placed["order_id"]
+    total = placed["totals"]["total"]["amount"]
+    # A gift card on Stripe for part of it, then BLIK on PayU for what is left.
+    part = http.post(
+        f"/api/v1/orders/{order_id}/payment-session",
+        json={"provider": "stripe", "return_url": RETURN_URL, "amount": 5000},
+    )
+    assert part.status_code == 201, part.text
+    assert part.json()["amount"] == 5000
+    embedded.simulator("stripe").pay(part.json()["session_id"])
+    eventually(lambda: order(http, order_id), lambda o: o["payment"]["status"] == "partially_paid")
+    rest = session(http, order_id, "payu", "blik")
+    assert rest["amount"] == total - 5000
+    embedded.simulator("payu").pay(rest["session_id"])
+    done = paid(http, order_id)
+    assert timeline_count(done, "OrderPaid") == 1
+    assert done["payment"]["paid"]["amount"] == total
+
+
+def test_a_paypal_capture_paypal_does_not_know_pays_nothing(
+    http: httpx.Client, shopify: ShopifySimulator, embedded: EmbeddedStack
+) -> None:
+    # PayPal signs only a CRC32 of the body: a captured delivery rewritten to keep its CRC
+    # verifies. Money counts only as PayPal's API confirms it.
+    placed = place(http, shopify, TEE)
+    order_id = placed["order_id"]
+    total = placed["totals"]["total"]["amount"]
+    paypal = embedded.simulator("paypal")
+    forged = paypal.capture_resource(
+        order_id, f"{total / 100:.2f}", paypal_order_id="5O190127TN364715T"
+    )
+    assert paypal.event("PAYMENT.CAPTURE.COMPLETED", forged).send(http).status_code == 200
+
+    # A real payment afterwards still pays the order once.
+    opened = session(http, order_id, "paypal")
+    paypal.pay(opened["session_id"])
+    done = paid(http, order_id)
+    assert timeline_count(done, "OrderPaid") == 1
+    assert [p["payment_id"] for p in done["payment"]["payments"]] == [opened["session_id"]]

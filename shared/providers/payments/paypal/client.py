@@ -322,6 +322,23 @@ class PayPalGateway:
             raise
         return self._captured(self._order(response, what), payment)
 
+    def confirm(self, payment: PaymentEvent) -> PaymentEvent | None:
+        """A paid notification, as PayPal's API has it: PayPal signs only a CRC32 of the body,
+        which a captured delivery can be rewritten to keep, so money counts only as the order
+        itself says (its capture's status and amount, its own purchase unit's reference).
+        None: PayPal does not know the order, or it names another orderhub order."""
+        order_id = payment.provider_data.get("paypal_order_id") or payment.payment_id
+        order = self._get_order(order_id)
+        if order is None or not order.purchase_units:
+            return None
+        reference = resources.unit_reference(order.purchase_units[0])
+        if reference is None or reference[0] != payment.order_id:
+            return None
+        confirmed = self._captured(order, payment)
+        if confirmed is None:
+            return None
+        return confirmed.model_copy(update={"attempt": reference[1] or payment.attempt})
+
     def _captured(self, order: resources.Order, payment: PaymentEvent) -> PaymentEvent | None:
         """The payment as the order's capture leaves it (named as the payment was)."""
         capture = resources.latest_capture(order)

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from shared.kernel.money import Money
 from shared.payments.domain import PaymentEvent, PaymentStatus, RefundEvent, RefundStatus
-from shared.payments.gateway import parse_merchant_reference
+from shared.payments.references import parse_merchant_reference
 
 PROVIDER = "przelewy24"
 
