@@ -30,7 +30,7 @@ from shared.payments.gateways import Gateways
 from shared.payments.refunds import RefundService
 from shared.payments.service import PaymentOutcome
 from shared.payments.sessions import SessionService
-from shared.payments.store import PaymentRecords
+from shared.payments.store import PaymentRecords, left_to_pay
 from shared.payments.transfers import (
     PROVIDER as TRANSFER,
 )
@@ -321,18 +321,14 @@ def _place_on_transfer(order_id: str, body: PlaceOnTransfer) -> dict[str, object
         remind_days_before=body.remind_days_before,
         actor="api",
     )
-    paid = sum(
-        p.amount.amount
-        for p in PaymentRecords(base.table).of_order(order_id)
-        if p.counts_toward_total
-    )
+    left = left_to_pay(state.total.amount, PaymentRecords(base.table).of_order(order_id))
     return TransferView(
         order_id=order_id,
         status=state.status.value,
         due_date=state.transfer_due or body.due_date.isoformat(),
         on_overdue=state.transfer_on_overdue or body.on_overdue.value,
         reference=transfer_reference(state),
-        amount=max(state.total.amount - paid, 0),
+        amount=max(left, 0),
         currency=state.total.currency,
     ).model_dump(mode="json")
 

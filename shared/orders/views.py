@@ -25,7 +25,7 @@ from shared.orders.store import (
 )
 from shared.payments.domain import PaymentDecision, PaymentStatus, RefundStatus, Risk
 from shared.payments.refunds import Refund, sum_refunded
-from shared.payments.store import PaymentRecord
+from shared.payments.store import PaymentRecord, left_to_pay
 from shared.platform.blobs import BlobStore
 from shared.platform.table import Item
 from shared.stock.domain import Allocation
@@ -96,7 +96,8 @@ def _payment_summary(
         "status": payment_status(state, payments, refunded),
         "paid": money(paid, currency),
         "refunded": money(refunded, currency),
-        "outstanding": money(max(state.total.amount - paid, 0), currency),
+        # What a session would ask for: net of refunds drawn on payments before it was paid.
+        "outstanding": money(max(left_to_pay(state.total.amount, payments), 0), currency),
         "method": methods[0] if len(methods) == 1 else (", ".join(methods) or None),
         "payments": [
             {

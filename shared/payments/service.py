@@ -147,20 +147,8 @@ class PaymentService:
             PaymentStatus.AUTHORIZED,
         ):
             return
-        record = PaymentRecord(
-            provider=payment.provider,
-            payment_id=payment.payment_id,
-            status=payment.status,
-            amount=payment.amount,
-            applied=False,
-            method=payment.method,
-            decision=None,
-            last_event_id=payment.provider_event_id,
-            updated_at="",
-            attempt=payment.attempt,
-        )
         for session in self.sessions.of_order(order_id):
-            if session.state == "open" and session.is_for(record):
+            if session.state == "open" and session.is_for(payment):
                 self.sessions.settle(
                     order_id, session.attempt, "paid" if payment.status.paid else "failed"
                 )

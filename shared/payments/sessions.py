@@ -22,6 +22,7 @@ from shared.kernel.time import utc_iso
 from shared.orders.domain import OrderStatus
 from shared.orders.ports import OrderStore
 from shared.orders.store import OrderState, order_pk
+from shared.payments.domain import PaymentEvent
 from shared.payments.gateway import (
     CreatedSession,
     GatewayRejected,
@@ -32,7 +33,7 @@ from shared.payments.gateway import (
 )
 from shared.payments.gateways import GatewayLookup
 from shared.payments.ports import PaymentRecordStore
-from shared.payments.store import PaymentRecord
+from shared.payments.store import PaymentRecord, left_to_pay
 from shared.payments.watch import watched_items
 from shared.platform.clock import Clock, utc_now
 from shared.platform.schema import STATUS_INDEX
@@ -120,9 +121,9 @@ class SessionRecord:
             provider_data=self.provider_data or {},
         )
 
-    def is_for(self, payment: PaymentRecord) -> bool:
-        """The payment is this session's (by attempt where the provider carries it back, else
-        by the provider's payment or session id)."""
+    def is_for(self, payment: PaymentRecord | PaymentEvent) -> bool:
+        """The payment (a record, or a report of it) is this session's: by attempt where the
+        provider carries it back, else by the provider's payment or session id."""
         if payment.provider != self.provider:
             return False
         if payment.attempt is not None:
@@ -268,8 +269,7 @@ class SessionService:
             offered = ", ".join(sorted(gateway.methods))
             raise UnsupportedMethod(f"{provider} does not offer {method!r} (it offers {offered})")
         payments = self.records.of_order(order_id)
-        collected = sum(p.net for p in payments if p.counts_toward_total)
-        outstanding = state.total.amount - collected
+        outstanding = left_to_pay(state.total.amount, payments)
         if outstanding <= 0:
             raise NotPayable(f"order {order_id} is paid")
         if amount is not None:

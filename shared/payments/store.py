@@ -94,6 +94,12 @@ class PaymentRecord:
         )
 
 
+def left_to_pay(total: int, payments: list[PaymentRecord]) -> int:
+    """What an order of `total` still needs: its total less the payments counting toward it,
+    net of what refunds draw on them (the reducer, sessions, transfers and views agree)."""
+    return total - sum(p.net for p in payments if p.counts_toward_total)
+
+
 COUNTING_DECISIONS = frozenset(
     {
         PaymentDecision.PAYS_ORDER.value,

@@ -26,6 +26,7 @@ from shared.payments.domain import PaymentEvent, PaymentStatus
 from shared.payments.events import BankTransferRequested, PaymentReminderDue
 from shared.payments.ports import PaymentRecordStore
 from shared.payments.service import PaymentReport, PaymentService
+from shared.payments.store import left_to_pay
 from shared.platform.clock import Clock, utc_now
 
 PROVIDER = "bank_transfer"
@@ -102,7 +103,7 @@ class BankTransfers:
                 getattr(state, k) == v for k, v in fields.items()
             ):
                 return state  # the same terms again
-            paid = sum(p.net for p in self.records.of_order(order_id) if p.counts_toward_total)
+            left = left_to_pay(state.total.amount, self.records.of_order(order_id))
             try:
                 return self.orders.apply(
                     state,
@@ -110,7 +111,7 @@ class BankTransfers:
                         event=BankTransferRequested(
                             due_date=due_date.isoformat(),
                             amount=Money(
-                                amount=max(state.total.amount - paid, 0),
+                                amount=max(left, 0),
                                 currency=state.total.currency,
                             ),
                             reference=transfer_reference(state),
@@ -139,7 +140,7 @@ class BankTransfers:
             or now > due_end(state.transfer_due)
         ):
             return False
-        paid = sum(p.net for p in self.records.of_order(state.order_id) if p.counts_toward_total)
+        left = left_to_pay(state.total.amount, self.records.of_order(state.order_id))
         try:
             self.orders.apply(
                 state,
@@ -147,7 +148,7 @@ class BankTransfers:
                     event=PaymentReminderDue(
                         due_date=state.transfer_due,
                         outstanding=Money(
-                            amount=max(state.total.amount - paid, 0),
+                            amount=max(left, 0),
                             currency=state.total.currency,
                         ),
                     ),
