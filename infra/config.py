@@ -20,6 +20,12 @@ class StageConfig:
     accept_test_payments: bool = False
     # A payment session or refund open this long without a notification is asked about.
     payment_reconcile_after_seconds: int = 15 * 60
+    # The sales channels this shop sells on (`orderhub:channels`, comma-separated registry
+    # names): only they get ingress, secrets and push queues. None: every channel.
+    channels: tuple[str, ...] | None = None
+
+    def sells_on(self, channel: str) -> bool:
+        return self.channels is None or channel in self.channels
 
     @classmethod
     def from_context(cls, scope: Construct) -> StageConfig:
@@ -28,6 +34,7 @@ class StageConfig:
             return default if value is None else value
 
         email = str(get("alarmEmail", "") or "") or None
+        channels = _names(get("channels", None))
         return cls(
             stage=str(get("stage", "dev")),
             payment_window_seconds=int(str(get("paymentWindowSeconds", 24 * 3600))),
@@ -36,4 +43,15 @@ class StageConfig:
             retain_data=str(get("retainData", "true")).lower() == "true",
             accept_test_payments=str(get("acceptTestPayments", "false")).lower() == "true",
             payment_reconcile_after_seconds=int(str(get("paymentReconcileAfterSeconds", 15 * 60))),
+            channels=channels,
         )
+
+
+def _names(value: object) -> tuple[str, ...] | None:
+    """A list from cdk.json, or "a,b" from `-c orderhub:channels=a,b`; None: not set."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise TypeError(f"{PREFIX}channels: expected a list of channel names, got {value!r}")
+    return tuple(str(item).strip() for item in items if str(item).strip())

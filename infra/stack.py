@@ -9,13 +9,13 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.constructs.api import HttpApi
+from infra.constructs.channels import ChannelPushes
 from infra.constructs.events import DomainEvents
 from infra.constructs.fulfilment import Fulfilment
 from infra.constructs.ingress import Ingress
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.orders import OrderProcessing
 from infra.constructs.storage import Storage
-from shared import registry
 
 
 class OrderhubStack(Stack):
@@ -49,9 +49,18 @@ class OrderhubStack(Stack):
             fulfilment=fulfilment,
         )
         orders.public_url(api.url)
+        pushes = ChannelPushes(
+            self,
+            "Channels",
+            config=config,
+            storage=storage,
+            monitoring=monitoring,
+            ingress=ingress,
+        )
+        pushes.grant_send(orders.router)
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of webhooks and API")
-        for provider in registry.providers():
+        for provider in ingress.providers():
             name = provider.construct_name
             if provider.path is not None:
                 CfnOutput(

@@ -17,9 +17,12 @@ from typing import Any
 from shared.kernel.events import DomainEvent, Envelope, EventType, detail_model
 from shared.orders.events import (
     OrderCancelled,
+    OrderChangeConflict,
     OrderNeedsAttention,
     OrderReadyToShip,
     OrderReceived,
+    OrderUpdated,
+    SkuMapped,
 )
 from shared.payments.events import (
     BankTransferRequested,
@@ -34,6 +37,7 @@ from shared.payments.events import (
     RefundFailed,
     RefundRequested,
 )
+from shared.shipping.events import ChannelNotified, ShipmentCreated
 from shared.stock.events import OrderBackordered, StockReleased, StockReserved
 
 EVENT_SOURCE = "orderhub.orders"
@@ -56,6 +60,11 @@ MODELS: tuple[type[DomainEvent], ...] = (
     OrderReleased,
     BankTransferRequested,
     PaymentReminderDue,
+    OrderUpdated,
+    OrderChangeConflict,
+    SkuMapped,
+    ShipmentCreated,
+    ChannelNotified,
 )
 BY_TYPE: dict[EventType, type[DomainEvent]] = {model.type: model for model in MODELS}
 if set(BY_TYPE) != set(EventType) or len(BY_TYPE) != len(MODELS):

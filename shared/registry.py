@@ -66,6 +66,9 @@ class Queue:
     sender_accounts: tuple[str, ...] = ()
     visibility_timeout_seconds: int = 60
     max_receive_count: int = 5  # then the message goes to the queue's DLQ (alarmed)
+    # The notification only names what changed: the consumer fetches it from the provider's
+    # API (a FetchingQueueAdapter, with the provider's secret) before storing it.
+    fetch: bool = False
 
 
 Ingress = Webhook | Poll | Queue
@@ -109,6 +112,13 @@ class Provider:
     # shared/payments/gateway.py): payment sessions, captures, refunds, reconciliation. Its
     # base URL is the secret's `api_url` (the embedded stack fills it with the simulator's).
     gateway: str = ""
+    # A sales channel's outbound client ("<module>:<attribute>", a ChannelClientFactory:
+    # shared/channels/push.py): shipments and tracking pushed back to the channel.
+    channel_client: str = ""
+    # A webhook provider that delivers once and never retries (WooCommerce) is also polled on
+    # a schedule by the same adapter (a Poller too): the poll repairs dropped deliveries, and
+    # the inbox dedupes what both saw.
+    repair: Poll | None = None
 
     @property
     def path(self) -> str | None:
@@ -129,15 +139,23 @@ class Provider:
             return f"polled every {self.ingress.every_minutes} min (EventBridge schedule)"
         if isinstance(self.ingress, Queue):
             return f"SQS queue (output `{self.construct_name}QueueUrl`)"
+        if self.repair is not None:
+            return f"`POST {self.path}`, and polled every {self.repair.every_minutes} min"
         return f"`POST {self.path}`"
+
+    @property
+    def poll(self) -> Poll | None:
+        """The schedule this provider is pulled on: its ingress, or its repair poll."""
+        return self.ingress if isinstance(self.ingress, Poll) else self.repair
 
     @property
     def api_url_field(self) -> str | None:
         """The secret field naming the provider's API base URL, when orderhub calls its API
         (a poller, a payment gateway); the embedded stack serves the simulator's API there."""
-        if isinstance(self.ingress, Poll):
-            return self.ingress.base_url_field
-        return "api_url" if self.gateway else None
+        if self.poll is not None:
+            return self.poll.base_url_field
+        fetches = isinstance(self.ingress, Queue) and self.ingress.fetch
+        return "api_url" if self.gateway or self.channel_client or fetches else None
 
     @property
     def required_secrets(self) -> tuple[str, ...]:
@@ -151,6 +169,12 @@ class Provider:
         if not self.gateway:
             raise UnknownProvider(f"{self.name} has no payment gateway")
         return _load(self.package, self.gateway)
+
+    def channel_client_factory(self) -> Any:
+        """The channel's ChannelClientFactory: `from_secret(document, http)` builds one."""
+        if not self.channel_client:
+            raise UnknownProvider(f"{self.name} has no channel client")
+        return _load(self.package, self.channel_client)
 
     def simulator_class(self) -> Any:
         """The simulator: `from_secret(document)` builds one signing with that secret."""
@@ -181,11 +205,179 @@ PROVIDERS: tuple[Provider, ...] = (
                 description="the shop's *.myshopify.com domain; unset: any shop is accepted",
                 required=False,
             ),
+            SecretField(
+                "admin_access_token",
+                env="SHOPIFY_ADMIN_ACCESS_TOKEN",
+                description="the app's Admin API access token (shpat_...; scopes "
+                "read_orders, write_merchant_managed_fulfillment_orders, "
+                "write_assigned_fulfillment_orders): fulfillments and tracking",
+                required=False,
+                generated_prefix="shpat_",
+                generated_locally=True,
+            ),
+            SecretField(
+                "api_url",
+                env="SHOPIFY_API_URL",
+                description="Admin API base URL; unset: https://<shop_domain>",
+                required=False,
+            ),
         ),
         adapter="webhook:ShopifyWebhooks",
         simulator="simulator:ShopifySimulator",
+        channel_client="client:ShopifyFulfilments",
         docs="https://shopify.dev/docs/apps/build/webhooks",
-        notes="`orders/create`, `orders/paid`; HMAC-SHA256 of the body, shop domain checked",
+        notes="`orders/create`, `orders/updated`, `orders/paid`, `orders/cancelled`; HMAC-SHA256 "
+        "of the body, shop domain checked; `updated_at` decides; fulfillments through GraphQL",
+    ),
+    Provider(
+        name="woocommerce",
+        title="WooCommerce",
+        kind=Kind.CHANNELS,
+        package="shared.providers.channels.woocommerce",
+        ingress=Webhook(),
+        repair=Poll(every_minutes=10, base_url_field="api_url"),
+        secrets=(
+            SecretField(
+                "webhook_secret",
+                env="WOOCOMMERCE_WEBHOOK_SECRET",
+                description="the webhooks' secret (WooCommerce > Settings > Advanced > Webhooks)",
+            ),
+            SecretField(
+                "consumer_key",
+                env="WOOCOMMERCE_CONSUMER_KEY",
+                description="REST API key (ck_..., read/write): the repair poll and status back",
+                required=False,
+                generated_prefix="ck_",
+                generated_locally=True,
+            ),
+            SecretField(
+                "consumer_secret",
+                env="WOOCOMMERCE_CONSUMER_SECRET",
+                description="REST API secret (cs_...)",
+                required=False,
+                generated_prefix="cs_",
+                generated_locally=True,
+            ),
+            SecretField(
+                "api_url",
+                env="WOOCOMMERCE_API_URL",
+                description="the store's URL (https://shop.example); the REST API is under "
+                "/wp-json/wc/v3",
+                required=False,
+            ),
+        ),
+        adapter="webhook:WooCommerceOrders",
+        simulator="simulator:WooCommerceSimulator",
+        channel_client="client:WooCommerceStatus",
+        docs="https://woocommerce.github.io/woocommerce-rest-api-docs/",
+        notes="`order.created`, `order.updated`, `order.deleted`; `X-WC-Webhook-Signature` "
+        "base64 HMAC-SHA256; delivered once, so `modified_after` is polled to repair drops",
+    ),
+    Provider(
+        name="allegro",
+        title="Allegro",
+        kind=Kind.CHANNELS,
+        package="shared.providers.channels.allegro",
+        ingress=Poll(every_minutes=2, base_url_field="api_url"),
+        secrets=(
+            SecretField("client_id", env="ALLEGRO_CLIENT_ID", description="the app's client id"),
+            SecretField(
+                "client_secret", env="ALLEGRO_CLIENT_SECRET", description="the app's secret"
+            ),
+            SecretField(
+                "refresh_token",
+                env="ALLEGRO_REFRESH_TOKEN",
+                description="from the device flow (`make admin ARGS='allegro-login'`); "
+                "refreshed and stored back by the poller",
+            ),
+            SecretField(
+                "environment",
+                env="ALLEGRO_ENVIRONMENT",
+                description="sandbox (allegro.pl.allegrosandbox.pl, default) or production",
+                required=False,
+            ),
+            SecretField(
+                "api_url",
+                env="ALLEGRO_API_URL",
+                description="API base URL; unset: from environment (https://api.allegro.pl)",
+                required=False,
+            ),
+            SecretField(
+                "auth_url",
+                env="ALLEGRO_AUTH_URL",
+                description="OAuth base URL; unset: from environment (https://allegro.pl), or "
+                "api_url when only that is set (a simulator serving both)",
+                required=False,
+            ),
+        ),
+        adapter="journal:AllegroOrderJournal",
+        simulator="simulator:AllegroSimulator",
+        channel_client="client:AllegroFulfilment",
+        docs="https://developer.allegro.pl/tutorials/jak-obslugiwac-zamowienia-GRaj0qyvwtR",
+        notes="`GET /order/events` journal from `/order/event-stats`, checkout forms fetched; "
+        "OAuth device flow, refreshed tokens kept in the secret",
+    ),
+    Provider(
+        name="amazon",
+        title="Amazon SP-API",
+        kind=Kind.CHANNELS,
+        package="shared.providers.channels.amazon",
+        # Notifications come from Amazon's own account (SP-API's documented sender).
+        ingress=Queue(sender_accounts=("437568002678",), fetch=True),
+        secrets=(
+            SecretField(
+                "lwa_client_id",
+                env="AMAZON_LWA_CLIENT_ID",
+                description="Login with Amazon client id (amzn1.application-oa2-client...)",
+            ),
+            SecretField(
+                "lwa_client_secret",
+                env="AMAZON_LWA_CLIENT_SECRET",
+                description="Login with Amazon client secret",
+            ),
+            SecretField(
+                "refresh_token",
+                env="AMAZON_REFRESH_TOKEN",
+                description="the seller's authorization (Atzr|...)",
+            ),
+            SecretField(
+                "seller_id",
+                env="AMAZON_SELLER_ID",
+                description="the seller (merchant token) the notifications must name",
+                required=False,
+            ),
+            SecretField(
+                "region",
+                env="AMAZON_REGION",
+                description="eu (default), na or fe: the SP-API endpoint",
+                required=False,
+            ),
+            SecretField(
+                "environment",
+                env="AMAZON_ENVIRONMENT",
+                description="production (default) or sandbox (sandbox.sellingpartnerapi-*)",
+                required=False,
+            ),
+            SecretField(
+                "api_url",
+                env="AMAZON_API_URL",
+                description="SP-API base URL; unset: from region and environment",
+                required=False,
+            ),
+            SecretField(
+                "lwa_url",
+                env="AMAZON_LWA_URL",
+                description="LWA token URL base; unset: https://api.amazon.com, or api_url "
+                "when only that is set (a simulator serving both)",
+                required=False,
+            ),
+        ),
+        adapter="notifications:AmazonOrderNotifications",
+        simulator="simulator:AmazonSimulator",
+        channel_client="client:AmazonShipments",
+        docs="https://developer-docs.amazon.com/sp-api/docs/notifications-api-v1-use-case-guide",
+        notes="`ORDER_CHANGE` on SQS (deduplicated on `NotificationId`); order and items "
+        "fetched with an LWA token and a restricted data token; `confirmShipment`",
     ),
     Provider(
         name="stripe",
@@ -427,7 +619,13 @@ def webhook_providers() -> Iterator[Provider]:
 
 
 def poll_providers() -> Iterator[Provider]:
-    return (p for p in providers() if isinstance(p.ingress, Poll))
+    """Providers pulled on a schedule: by ingress, or to repair a webhook's dropped deliveries."""
+    return (p for p in providers() if p.poll is not None)
+
+
+def channel_client_providers() -> Iterator[Provider]:
+    """Sales channels orderhub tells back about shipments."""
+    return (p for p in providers() if p.channel_client)
 
 
 def gateway_providers() -> Iterator[Provider]:

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api import orders, payments, stock
+from functions.api import listings, orders, payments, shipments, stock, store_orders
 from functions.api.auth import KeyThenValidate
 from functions.api.settings import ApiSettings
 from shared.kernel.errors import DomainError, InvalidStockLevel, OrderNotFound
@@ -48,6 +48,9 @@ app._request_validation_middleware = KeyThenValidate()
 app.include_router(orders.router)
 app.include_router(stock.router)
 app.include_router(payments.router)
+app.include_router(store_orders.router)
+app.include_router(shipments.router)
+app.include_router(listings.router)
 
 
 def _field(issue: Mapping[str, Any]) -> str:
@@ -126,7 +129,7 @@ def domain_conflict(error: DomainError) -> HttpResponse:
 
 # A deployed route whose path parameter holds characters no route pattern accepts (the HTTP
 # API decodes "%0F" before the function sees it): a bad parameter, not a missing route.
-_PARAMETER_ROUTES = re.compile(r"\A/api/v1/(?:orders|stock)/.+\Z", re.DOTALL)
+_PARAMETER_ROUTES = re.compile(r"\A/api/v1/(?:orders|stock|listings)/.+\Z", re.DOTALL)
 
 
 @app.not_found

@@ -24,7 +24,7 @@ from shared.fulfilment.service import HoldRelease
 from shared.kernel.errors import OrderNotFound
 from shared.kernel.money import Money
 from shared.orders.views import OrderView, RefundSummary, order_view
-from shared.orders.wiring import order_store
+from shared.orders.wiring import order_store, sku_resolver
 from shared.payments.gateway import METHODS
 from shared.payments.gateways import Gateways
 from shared.payments.refunds import RefundService
@@ -293,9 +293,10 @@ def list_refunds(order_id: OrderId) -> HttpResponse:
 
 @router.post(
     "/api/v1/orders/<order_id>/release",
-    summary="Release an order held for review (a high-risk payment): it may ship",
+    summary="Release a held order: reviewed (a high-risk payment), or its unknown lines "
+    "mapped (PUT /api/v1/listings/...); 409 unmapped_lines while a line still maps to nothing",
     security=requires("payments:write"),
-    responses=responses(OrderView, "The order, released", 400, 401, 403, 404, 415),
+    responses=responses(OrderView, "The order, released", 400, 401, 403, 404, 409, 415),
 )
 def release_hold(order_id: OrderId, body: Annotated[Release, Body()]) -> HttpResponse:
     settings = ApiSettings.load()
@@ -305,6 +306,7 @@ def release_hold(order_id: OrderId, body: Annotated[Release, Body()]) -> HttpRes
         orders=orders,
         tokens=TaskTokens(base.table),
         workflow=StepFunctionsWorkflow(settings.state_machine_arn),
+        resolver=sku_resolver(base),
     ).release(order_id, actor="api", note=body.note)
     view = order_view(orders.partition(order_id), blobs())
     if view is None:

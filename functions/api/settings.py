@@ -15,6 +15,8 @@ class ApiSettings(GatewaySettings):
     documents_bucket: str  # order details too large for an item are read from orders/
     cursor_secret_id: str  # Secrets Manager: {"key": "<random>"}, the cursors' HMAC key
     state_machine_arn: str = ""  # releasing a held order resumes its waiting workflow
+    # How long an own-store order (POST /api/v1/orders) waits for its payment.
+    payment_window_seconds: int = 24 * 3600
 
 
 def platform() -> Platform:

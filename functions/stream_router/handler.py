@@ -26,7 +26,7 @@ from shared.inbox.service import event_of
 from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
 from shared.kernel.errors import DomainError
 from shared.orders.store import timeline_entry_of
-from shared.orders.wiring import order_intake
+from shared.orders.wiring import order_intake, order_store
 from shared.payments.wiring import GatewaySettings, gateways_of, payment_service, refund_service
 from shared.platform.clock import utc_now
 from shared.platform.event_bus import EventBridgePublisher
@@ -35,6 +35,8 @@ from shared.platform.settings import ConfigurationError
 from shared.platform.table import Item, from_item
 from shared.platform.wiring import on_aws
 from shared.registry import adapter_for, is_provider
+from shared.shipping.events import ShipmentCreated
+from shared.shipping.push_queue import PushMessage, PushQueues
 
 
 class StreamRouterSettings(GatewaySettings):
@@ -44,6 +46,8 @@ class StreamRouterSettings(GatewaySettings):
     documents_bucket: str
     payment_window_seconds: int = 24 * 3600
     accept_test_payments: bool = False
+    # JSON: channel -> its push queue URL (shipments told back to the channel)
+    channel_push_queues: str = "{}"
 
 
 class Router:
@@ -62,13 +66,18 @@ class Router:
         self.inbox = InboxRepository(platform.table)
         self.contexts = Contexts(
             intake=order_intake(
-                platform, payments, payment_window_seconds=settings.payment_window_seconds
+                platform,
+                payments,
+                payment_window_seconds=settings.payment_window_seconds,
+                refunds=self.refunds,
             ),
             payments=payments,
             failures=self.inbox,
             refunds=self.refunds,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
+        self.orders = order_store(platform)
+        self.push_queues = PushQueues.from_json(settings.channel_push_queues)
 
     def event_of(self, image: Item, source: str) -> InboundEvent:
         """Map the stored bytes again with the source's own adapter. A stored canonical
@@ -97,6 +106,16 @@ class Router:
         entry = timeline_entry_of(image)
         self.publisher.publish(entry)
         metrics.add_metric(name=entry.type.value, unit=MetricUnit.Count, value=1)
+        if isinstance(entry.event, ShipmentCreated):
+            # The shipment's channel hears about it through its own queue (retried with
+            # backoff, rate-limited per channel). A redelivered stream record sends again;
+            # the consumer finds the shipment already told and calls nobody.
+            state = self.orders.get(entry.order_id)
+            if state is not None:
+                self.push_queues.send(
+                    state.channel,
+                    PushMessage(order_id=entry.order_id, shipment_id=entry.event.shipment_id),
+                )
 
 
 @lru_cache(maxsize=4)

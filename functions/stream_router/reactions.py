@@ -13,6 +13,7 @@ from shared.inbox.events import (
     DisputeReported,
     InboundEvent,
     OrderReported,
+    OrderWithdrawn,
     PaymentReported,
     RefundReported,
 )
@@ -47,6 +48,8 @@ def speaks_for(event: InboundEvent) -> str:
     """The provider an event's content is about: a channel's order, a provider's payment."""
     if isinstance(event, OrderReported):
         return event.order.channel
+    if isinstance(event, OrderWithdrawn):
+        return event.channel
     if isinstance(event, RefundReported):
         return event.refund.provider
     if isinstance(event, DisputeReported):
@@ -82,6 +85,25 @@ def receive_order(contexts: Contexts, event: OrderReported, delivery: StoredDeli
     return contexts.intake.receive(event.order, actor=delivery.actor, event_id=delivery.event_id)
 
 
+def withdraw_order(
+    contexts: Contexts, event: OrderWithdrawn, delivery: StoredDelivery
+) -> str | None:
+    """The channel withdrew an order (WooCommerce order.deleted): cancel it like a channel
+    cancellation. One never stored is recorded as a failed delivery to look at, nothing else."""
+    order_id = contexts.intake.orders.find_by_channel(event.channel, event.external_id)
+    if order_id is None or contexts.intake.changes is None:
+        contexts.failures.record_failure(
+            delivery.source,
+            delivery.event_id,
+            f"{event.channel} withdrew order {event.external_id}, which was never received",
+            at=utc_now(),
+            kind="unknown_order",
+        )
+        return None
+    contexts.intake.changes.cancel(order_id, event.revision, actor=delivery.actor)
+    return order_id
+
+
 def report_payment(
     contexts: Contexts, event: PaymentReported, delivery: StoredDelivery
 ) -> str | None:
@@ -115,6 +137,7 @@ def report_dispute(
 Reaction = Callable[[Contexts, Any, StoredDelivery], "str | None"]
 REACTIONS: dict[str, Reaction] = {
     "order": receive_order,
+    "order_withdrawn": withdraw_order,
     "payment": report_payment,
     "refund": report_refund,
     "dispute": report_dispute,

@@ -34,6 +34,13 @@ API_ROUTES = (
     ("/api/v1/orders/{order_id}/release", apigwv2.HttpMethod.POST),
     ("/api/v1/orders/{order_id}/bank-transfer", apigwv2.HttpMethod.POST),
     ("/api/v1/orders/{order_id}/payments", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders/export.csv", apigwv2.HttpMethod.GET),
+    ("/api/v1/orders/{order_id}/shipments", apigwv2.HttpMethod.POST),
+    ("/api/v1/orders/{order_id}/shipments", apigwv2.HttpMethod.GET),
+    ("/api/v1/listings/{channel}/{listing}", apigwv2.HttpMethod.PUT),
+    ("/api/v1/listings/{channel}/{listing}", apigwv2.HttpMethod.GET),
+    ("/api/v1/listings/{channel}/{listing}", apigwv2.HttpMethod.DELETE),
 )
 # <stack>/api-cursor: {"key": ...}, the key that signs list cursors (infra/local/seed.py fills
 # it for the embedded stack).
@@ -98,6 +105,8 @@ class HttpApi(Construct):
             access_log_settings=_JsonAccessLogs(access_logs),
         )
         for provider in registry.webhook_providers():
+            if provider.name not in ingress.webhooks:
+                continue  # a sales channel this shop does not sell on
             assert provider.path is not None  # a webhook provider has its route
             self.api.add_routes(
                 path=provider.path,
@@ -123,15 +132,36 @@ class HttpApi(Construct):
         # Its writes: stock counts (PUT /api/v1/stock/{sku}) on SKU# items, and an order's
         # payment sessions, refunds and hold (ORDER# items: its payments' refund_committed,
         # the timeline entries the refunds and releases write).
+        # Own-store orders (POST /api/v1/orders): the channel key, the order, its idempotency
+        # record; listing mappings (PUT /api/v1/listings/...); shipments in the order's
+        # partition (and the stock they take out, SKU#).
         storage.grant_items(
             self.api_function.function,
             "PutItem",
             "UpdateItem",
-            leading_keys=("SKU#*", "ORDER#*", "PAYREF#*"),
+            leading_keys=(
+                "SKU#*",
+                "ORDER#*",
+                "PAYREF#*",
+                "CHANNEL#store#*",
+                "IDEMPOTENCY#*",
+                "LISTING#*",
+            ),
         )
         # A recorded bank transfer that pays a waiting order resumes its workflow and drops
-        # the task token it waited on (ORDER#<id> / WAIT#payment).
-        storage.grant_items(self.api_function.function, "DeleteItem", leading_keys=("ORDER#*",))
+        # the task token it waited on (ORDER#<id> / WAIT#payment); a shipment takes a
+        # reservation out (SKU#<sku> / RES#<order>); a listing's mapping is removed.
+        storage.grant_items(
+            self.api_function.function,
+            "DeleteItem",
+            leading_keys=("ORDER#*", "SKU#*", "LISTING#*", "PARKED#CHANNEL#store#*"),
+        )
+        # Own-store orders start their workflow like every channel's, and a large one keeps
+        # its details in S3 (orders/).
+        fulfilment.state_machine.grant_start_execution(self.api_function.function)
+        self.api_function.function.add_environment(
+            "PAYMENT_WINDOW_SECONDS", str(config.payment_window_seconds)
+        )
         ingress.grant_payment_gateways(self.api_function)
         # Releasing a held order resumes its workflow (SendTaskSuccess on its token).
         self.api_function.function.add_environment(
@@ -161,7 +191,7 @@ class HttpApi(Construct):
             "CURSOR_SECRET_ID", self.cursor_secret.secret_arn
         )
         storage.grant_index_query(self.api_function.function)
-        storage.grant_order_documents(self.api_function.function, write=False)
+        storage.grant_order_documents(self.api_function.function, write=True)
         api_integration = HttpLambdaIntegration("ManagementIntegration", self.api_function.function)
         for path, method in API_ROUTES:
             self.api.add_routes(path=path, methods=[method], integration=api_integration)

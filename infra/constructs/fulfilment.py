@@ -231,6 +231,11 @@ class Fulfilment(Construct):
         ready.next(
             sfn.Choice(self, "HeldForReview")
             .when(sfn.Condition.string_equals("$.ready.status", "held"), await_release.next(ready))
+            # Cancelled on its channel while it waited (stock and money given back there).
+            .when(
+                sfn.Condition.string_equals("$.ready.status", "cancelled"),
+                sfn.Succeed(self, "CancelledOnChannel"),
+            )
             .otherwise(sfn.Succeed(self, "Shippable"))
         )
         # A B2B order on bank transfer whose payment window closed before its due date waits
@@ -260,6 +265,22 @@ class Fulfilment(Construct):
         ).next(compensation)
 
         reserve = self._task("ReserveStock", fn, "reserve_stock", result_path="$.reservation")
+        # Lines with unknown SKUs: wait for the shop to map them and release the order (the
+        # same task-token wait a held payment uses), then reserve again.
+        await_mapping = _retry_transient(
+            tasks.LambdaInvoke(
+                self,
+                "AwaitSkuMapping",
+                lambda_function=fn,  # type: ignore[arg-type]
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=_task_input(
+                    "await_release",
+                    order_id=sfn.JsonPath.string_at("$.order_id"),
+                    task_token=sfn.JsonPath.task_token,
+                ),
+                result_path="$.release",
+            )
+        )
         await_payment = self._await_payment(fn, "AwaitPayment", "$.payment_window_seconds")
         await_payment.add_catch(
             sfn.Pass(
@@ -281,7 +302,7 @@ class Fulfilment(Construct):
             errors=["States.Timeout"],
             result_path="$.error",
         )
-        for step in (reserve, await_payment, ready, await_release, await_transfer):
+        for step in (reserve, await_payment, ready, await_release, await_transfer, await_mapping):
             step.add_catch(on_step_failure, errors=["States.ALL"], result_path="$.error")
 
         ready_to_ship = sfn.Succeed(self, "ReadyToShip")
@@ -299,6 +320,10 @@ class Fulfilment(Construct):
             .when(
                 sfn.Condition.string_equals("$.reservation.status", "backordered"),
                 sfn.Succeed(self, "Backordered"),
+            )
+            .when(
+                sfn.Condition.string_equals("$.reservation.status", "held"),
+                await_mapping.next(reserve),
             )
             .otherwise(sfn.Succeed(self, "AlreadyDecided"))
         )

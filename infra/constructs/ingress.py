@@ -32,7 +32,7 @@ from infra.nag import acknowledge, acknowledge_evidence
 from shared import registry
 from shared.inbox.cursors import cursor_pk
 from shared.inbox.store import inbox_pk
-from shared.registry import Poll, Provider, Queue, Webhook
+from shared.registry import Kind, Poll, Provider, Queue, Webhook
 
 WEBHOOK_HANDLER = "functions.webhooks.handler.lambda_handler"
 POLL_HANDLER = "functions.pollers.poll.lambda_handler"
@@ -68,15 +68,25 @@ class Ingress(Construct):
         self.pollers: dict[str, PythonFunction] = {}
         self.queues: dict[str, sqs.Queue] = {}
         self.consumers: dict[str, PythonFunction] = {}
-        for provider in registry.providers():
+        for provider in self.providers():
             secret = self.secrets[provider.name] = self._secret(provider)
             if isinstance(provider.ingress, Webhook):
                 self.webhooks[provider.name] = self._webhook(provider, secret)
-            elif isinstance(provider.ingress, Poll):
-                self.pollers[provider.name] = self._poller(provider, provider.ingress, secret)
             elif isinstance(provider.ingress, Queue):
-                queue, consumer = self._queue(provider, provider.ingress)
+                queue, consumer = self._queue(provider, provider.ingress, secret)
                 self.queues[provider.name], self.consumers[provider.name] = queue, consumer
+            if provider.poll is not None:
+                # Its ingress, or the repair poll of a webhook that is delivered only once.
+                self.pollers[provider.name] = self._poller(provider, provider.poll, secret)
+
+    def providers(self) -> list[Provider]:
+        """The registry's providers this shop uses: every payment provider and carrier, and
+        the sales channels it sells on (`orderhub:channels`)."""
+        return [
+            p
+            for p in registry.providers()
+            if p.kind is not Kind.CHANNELS or self._config.sells_on(p.name)
+        ]
 
     def grant_payment_gateways(self, function: PythonFunction) -> None:
         """Let a function call the payment providers' APIs (sessions, captures, refunds,
@@ -196,6 +206,9 @@ class Ingress(Construct):
         self._storage.grant_items(
             function.function, "GetItem", "PutItem", leading_keys=(cursor_pk(provider.name),)
         )
+        # A provider that rotates its OAuth refresh token on every refresh (Allegro) has the
+        # new one stored back by the poller: its own secret only.
+        secret.grant_write(function.function)
         dead_letters = self._monitoring.dead_letter_queue(
             f"{name}PollDLQ", purpose=f"the {provider.title} poll schedule"
         )
@@ -224,7 +237,9 @@ class Ingress(Construct):
         )
         return function
 
-    def _queue(self, provider: Provider, spec: Queue) -> tuple[sqs.Queue, PythonFunction]:
+    def _queue(
+        self, provider: Provider, spec: Queue, secret: secretsmanager.Secret
+    ) -> tuple[sqs.Queue, PythonFunction]:
         name = provider.construct_name
         dead_letters = self._monitoring.dead_letter_queue(
             f"{name}QueueDLQ", purpose=f"the {provider.title} notifications queue"
@@ -256,6 +271,10 @@ class Ingress(Construct):
             handler=QUEUE_HANDLER,
             description=f"SQS: {provider.title} notifications -> the inbox, once each",
             on_failure="its messages are retried, then dead-lettered",
+            # Notifications that only name what changed: the consumer fetches it with the
+            # provider's credentials before storing it.
+            secret=secret if spec.fetch else None,
+            timeout=Duration.seconds(spec.visibility_timeout_seconds // 2) if spec.fetch else None,
         )
         consumer.function.add_event_source(
             sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)

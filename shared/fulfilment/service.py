@@ -9,15 +9,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.channels.listings import UNKNOWN_SKU, SkuResolver
 from shared.fulfilment.transactions import release_stock, reserve_stock
 from shared.kernel.errors import (
     ConcurrentModification,
+    DomainError,
     MoneyReceived,
     OrderNotFound,
     StockContention,
 )
 from shared.orders.domain import OrderStatus, ensure_transition
-from shared.orders.events import OrderCancelled, OrderNeedsAttention, OrderReadyToShip
+from shared.orders.events import OrderCancelled, OrderNeedsAttention, OrderReadyToShip, SkuMapped
 from shared.orders.ports import OrderStore
 from shared.orders.store import Change, OrderState
 from shared.payments.events import OrderReleased
@@ -86,6 +88,10 @@ class FulfilmentService:
             state = self._load(order_id)
             if state.status is not OrderStatus.RECEIVED:
                 return state.status.value  # reserved (or decided) by an earlier attempt
+            if state.held:
+                # Lines whose SKU is unknown: nothing is reserved on a guess; the workflow
+                # waits for the shop to map them and release the order (then comes back).
+                return HELD
             details = self.orders.details(order_id)
             if details is None:
                 raise OrderNotFound(order_id)
@@ -170,6 +176,8 @@ class FulfilmentService:
         high-risk payment): the workflow then waits in AwaitRelease and comes back here."""
 
         def move(state: OrderState) -> str:
+            if state.status is OrderStatus.CANCELLED:
+                return OrderStatus.CANCELLED.value  # cancelled on its channel meanwhile
             if state.held and state.status is not OrderStatus.READY_TO_SHIP:
                 return HELD
             if state.status is not OrderStatus.READY_TO_SHIP:
@@ -322,14 +330,25 @@ class FulfilmentService:
         raise ConcurrentModification(f"order {order_id} kept changing")
 
 
+class UnmappedLines(DomainError):
+    """A held order's lines still name listings no SKU is mapped to: map them first."""
+
+    code = "unmapped_lines"
+
+
 @dataclass
 class HoldRelease:
     """A person reviewed a held order: it may ship, and its waiting workflow goes on. (The
-    API does this; it needs the order store, the parked tokens and the workflow only.)"""
+    API does this; it needs the order store, the parked tokens and the workflow only.)
+
+    An order held for unknown SKUs is released only once every line resolves (the shop mapped
+    the listings through PUT /api/v1/listings/...): its details then name the SKUs, and the
+    workflow goes back to reserving them."""
 
     orders: OrderStore
     tokens: TaskTokenStore
     workflow: Workflow
+    resolver: SkuResolver | None = None
     now: Clock = utc_now
 
     def release(self, order_id: str, *, actor: str, note: str | None = None) -> OrderState:
@@ -340,15 +359,7 @@ class HoldRelease:
             if not state.held:
                 break
             try:
-                state = self.orders.apply(
-                    state,
-                    Change(
-                        event=OrderReleased(note=note),
-                        actor=actor,
-                        at=self.now(),
-                        set_fields={"held": None},
-                    ),
-                )
+                state = self._release(state, actor, note)
                 break
             except ConcurrentModification:
                 continue
@@ -359,3 +370,40 @@ class HoldRelease:
             self.workflow.resume(token, {"order_id": order_id, "released": True})
             self.tokens.delete(order_id, RELEASE_WAIT, token)
         return state
+
+    def _release(self, state: OrderState, actor: str, note: str | None) -> OrderState:
+        assert state.held is not None
+        if not state.held.startswith(UNKNOWN_SKU) or self.resolver is None:
+            return self.orders.apply(
+                state,
+                Change(
+                    event=OrderReleased(note=note),
+                    actor=actor,
+                    at=self.now(),
+                    set_fields={"held": None},
+                ),
+            )
+        details = self.orders.details(state.order_id)
+        if details is None:
+            raise OrderNotFound(state.order_id)
+        resolution = self.resolver.resolve(details)
+        if resolution.unknown:
+            raise UnmappedLines(
+                f"order {state.order_id} still has lines no SKU is mapped to: "
+                f"{resolution.hold_reason}; map them with PUT /api/v1/listings/"
+                f"{details.channel}/{{listing}} first"
+            )
+        mapped = {
+            str(line.line_no): line.sku for line in resolution.order.lines if line.sku is not None
+        }
+        return self.orders.apply(
+            state,
+            Change(
+                event=SkuMapped(lines=mapped),
+                then=(OrderReleased(note=note),),
+                actor=actor,
+                at=self.now(),
+                set_fields={"held": None, "status_reason": None},
+            ),
+            joined=[self.orders.stage_details(state.order_id, resolution.order)],
+        )

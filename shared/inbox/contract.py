@@ -129,6 +129,10 @@ class PollResult:
     deliveries: tuple[Delivery, ...]
     cursor: str | None
     more: bool = False
+    # Fields of the provider's secret to store back before the cursor moves (Allegro rotates
+    # its refresh token on every refresh: the new one must be kept, or the next run is locked
+    # out). None: nothing changed.
+    secret_update: dict[str, str] | None = None
 
 
 class Poller(InboundAdapter, Protocol):
@@ -139,6 +143,19 @@ class Poller(InboundAdapter, Protocol):
     def poll(
         self, secrets: Mapping[str, Any], cursor: str | None, http: httpx.Client
     ) -> PollResult: ...
+
+
+class FetchingQueueAdapter(InboundAdapter, Protocol):
+    """A queue provider whose notification only names what changed (Amazon's ORDER_CHANGE):
+    `fetch` reads the resource from the provider's API with its credentials and returns what to
+    store (the notification together with the fetched resource, under the notification's id),
+    so `parse` stays pure and the stream router maps the stored bytes without calling anyone.
+    None: store the message as it came (a notification type nothing reacts to). HTTP failures
+    raise: the message becomes visible again and is retried, then dead-lettered."""
+
+    def fetch(
+        self, secrets: Mapping[str, Any], message: WebhookRequest, http: httpx.Client
+    ) -> Delivery | None: ...
 
 
 def validation_message(error: ValidationError) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.orders.inbound import OrderReported
+from shared.orders.inbound import OrderReported, OrderWithdrawn
 from shared.payments.inbound import DisputeReported, PaymentReported, RefundReported
 
 __all__ = [
@@ -18,12 +18,13 @@ __all__ = [
     "InboundEnvelope",
     "InboundEvent",
     "OrderReported",
+    "OrderWithdrawn",
     "PaymentReported",
     "RefundReported",
 ]
 
 InboundEvent = Annotated[
-    OrderReported | PaymentReported | RefundReported | DisputeReported,
+    OrderReported | OrderWithdrawn | PaymentReported | RefundReported | DisputeReported,
     Field(discriminator="kind"),
 ]
 

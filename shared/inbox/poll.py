@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from shared import registry
@@ -21,7 +22,7 @@ from shared.inbox.ports import InboxWriter
 from shared.inbox.service import record_fetched
 from shared.inbox.wiring import inbox_repository
 from shared.platform.clock import utc_now
-from shared.platform.secrets import provider_secret
+from shared.platform.secrets import provider_secret, update_provider_secret
 from shared.platform.settings import Settings
 from shared.platform.table import Table
 
@@ -60,14 +61,23 @@ def pull(
     http: httpx.Client,
     now: Callable[[], datetime] = utc_now,
     max_pages: int = MAX_PAGES,
+    save_secret: Callable[[dict[str, str]], object] | None = None,
 ) -> PollReport:
     cursor = cursors.get(poller.source)
+    secrets = dict(secrets)
     counts: Counter[str] = Counter()
     pages = 0
     overtaken = False
     while pages < max_pages:
         page = poller.poll(secrets, cursor, http)
         pages += 1
+        if page.secret_update:
+            # A rotated credential (Allegro's refresh token) is kept before anything else: a
+            # run that fails after this point must not leave the only valid token unsaved.
+            if save_secret is None:
+                raise RuntimeError(f"{poller.source} rotated a credential and nothing saves it")
+            save_secret(page.secret_update)
+            secrets.update(page.secret_update)
         for delivery in page.deliveries:
             request = WebhookRequest(Headers(delivery.headers), delivery.raw_body, now())
             receipt = record_fetched(
@@ -120,4 +130,5 @@ def poll_provider(settings: PollSettings) -> PollReport:
             settings.table_name, settings.documents_bucket, settings.inbox_retention_days
         ),
         http=http_client(),
+        save_secret=partial(update_provider_secret, settings.secret_id),
     )

@@ -40,6 +40,11 @@ class EventType(StrEnum):
     ORDER_RELEASED = "OrderReleased"
     BANK_TRANSFER_REQUESTED = "BankTransferRequested"
     PAYMENT_REMINDER_DUE = "PaymentReminderDue"
+    ORDER_UPDATED = "OrderUpdated"
+    ORDER_CHANGE_CONFLICT = "OrderChangeConflict"
+    SKU_MAPPED = "SkuMapped"
+    SHIPMENT_CREATED = "ShipmentCreated"
+    CHANNEL_NOTIFIED = "ChannelNotified"
 
 
 class DomainEvent(BaseModel):

@@ -67,13 +67,35 @@ class PaymentMethod(StrEnum):
     CASH_ON_DELIVERY = "cash_on_delivery"
 
 
+class ChannelStatus(StrEnum):
+    """What the channel says of its order: still to be fulfilled, or cancelled there (by the
+    buyer, the marketplace or the shop's panel)."""
+
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
 class _Canonical(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class OrderLine(_Canonical):
     line_no: int = Field(ge=1)
-    sku: Sku | None = Field(description="Internal SKU; None for lines that hold no stock.")
+    sku: Sku | None = Field(
+        description="The SKU the channel names for the line (its seller SKU); intake replaces "
+        "it with the internal SKU the line's listing maps to. None with no `listing_id`: the "
+        "line holds no stock (a tip, a gift card)."
+    )
+    listing_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="The channel's listing the line was bought from (Allegro offer id, Shopify "
+        "variant id, Amazon ASIN, WooCommerce product or variation id): what the shop's listing "
+        "mapping turns into an internal SKU.",
+    )
+    channel_line_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="The channel's id of this line (what a shipment confirmation names).",
+    )
     name: str
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     unit_price: Money = Field(description="Price of one unit as the channel charged it.")
@@ -166,6 +188,24 @@ class Order(_Canonical):
     channel_payment: ChannelPayment | None = None
     note: str | None = None
     test: bool = Field(default=False, description="The channel marks it a test order.")
+    channel_status: ChannelStatus = Field(
+        default=ChannelStatus.OPEN, description="`cancelled`: the channel cancelled it."
+    )
+    invoice_requested: bool = Field(
+        default=False, description="The buyer asked for a VAT invoice (B2B: `buyer.tax_id`)."
+    )
+    billing_address: Address | None = Field(
+        default=None, description="Where the invoice is addressed, when it differs."
+    )
+    channel_refs: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")],
+        Annotated[str, StringConstraints(max_length=500)],
+    ] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="What the channel's API needs to hear back about the order (Amazon "
+        "`marketplace_id`, Shopify `admin_graphql_api_id`, Allegro `revision`).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Order:

@@ -66,3 +66,34 @@ class OrderNeedsAttention(DomainEvent):
     excess: Money | None = Field(
         default=None, description="An overpayment: what exceeds the total and goes back."
     )
+
+
+class OrderUpdated(DomainEvent):
+    """The channel changed the order before it shipped (a newer revision), and the change was
+    applied: the address, the lines (stock re-reserved in the same change), the buyer."""
+
+    type = EventType.ORDER_UPDATED
+    when = "the channel changed an order that has not shipped"
+    revision: int = Field(description="The channel's revision now applied.")
+    changes: list[str] = Field(description="What changed: `delivery`, `lines`, `buyer`, ...")
+    total: Money | None = Field(default=None, description="The new total, when it changed.")
+
+
+class OrderChangeConflict(DomainEvent):
+    """The channel changed or cancelled the order when that can no longer be applied (it has
+    shipped, or a changed line cannot be reserved): nothing changed here, and the order is on
+    the attention list for a person."""
+
+    type = EventType.ORDER_CHANGE_CONFLICT
+    when = "a channel's change or cancellation cannot be applied (shipped, or no stock)"
+    revision: int
+    changes: list[str]
+    reason: str = Field(description="`shipped`, `insufficient_stock: ...`, `cancelled_on_channel`")
+
+
+class SkuMapped(DomainEvent):
+    """A held order's lines were matched to internal SKUs (the shop mapped the listings)."""
+
+    type = EventType.SKU_MAPPED
+    when = "a held order's unknown lines were mapped to SKUs"
+    lines: dict[str, str] = Field(description="Line number -> the internal SKU it now names.")

@@ -14,8 +14,20 @@ from shared.orders.store import Change, Joined, OrderState
 
 
 class OrderStore(Protocol):
-    def create(self, order_id: str, order: Order, *, received_at: datetime, actor: str) -> str:
+    def create(
+        self,
+        order_id: str,
+        order: Order,
+        *,
+        received_at: datetime,
+        actor: str,
+        held: str | None = None,
+    ) -> str:
         """Store a new order once; the id the channel key holds if it was stored before."""
+        ...
+
+    def stage_details(self, order_id: str, order: Order) -> Joined:
+        """Rewrite the order's details in a change's transaction (pass it in `joined`)."""
         ...
 
     def find_by_channel(self, channel: str, external_id: str) -> str | None: ...
@@ -33,3 +45,7 @@ class OrderStore(Protocol):
         ...
 
     def mark_money_received(self, order_id: str, *, at: datetime) -> None: ...
+
+    def note_revision(self, order_id: str, revision: int) -> None:
+        """Remember a newer channel revision that changes nothing (never an older one)."""
+        ...

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -26,9 +27,11 @@ from shared.kernel.money import Money
 from shared.kernel.time import utc_iso
 from shared.orders.domain import Order, OrderStatus, PaymentMethod
 from shared.orders.events import OrderReceived
+from shared.payments.events import OrderHeld
 from shared.platform.blobs import BlobStore
 from shared.platform.schema import ALL_ORDERS_INDEX, STATUS_INDEX
 from shared.platform.table import (
+    ConditionFailed,
     Item,
     Table,
     Transaction,
@@ -81,6 +84,7 @@ class OrderState:
     received_at: str
     updated_at: str
     status_reason: str | None = None
+    revision: int = 0  # the channel's revision the stored order is at (a higher one wins)
     reservations: tuple[Allocation, ...] = ()
     attention: str | None = None  # why a person must look at it, when automation stopped
     test: bool = False  # the channel marked it a test order
@@ -116,6 +120,7 @@ class OrderState:
             received_at=item["received_at"],
             updated_at=item["updated_at"],
             status_reason=item.get("status_reason"),
+            revision=int(item.get("revision", 0)),
             reservations=tuple(Allocation.model_validate(r) for r in item.get("reservations", [])),
             attention=item.get("attention"),
             test=item.get("test", False),
@@ -156,8 +161,19 @@ class OrderRepository:
         self._blobs = blobs
 
     # -- creation ---------------------------------------------------------------------------
-    def create(self, order_id: str, order: Order, *, received_at: datetime, actor: str) -> str:
-        """Store a new order once. Returns the order id: ours, or the one the channel key holds."""
+    def create(
+        self,
+        order_id: str,
+        order: Order,
+        *,
+        received_at: datetime,
+        actor: str,
+        held: str | None = None,
+    ) -> str:
+        """Store a new order once. Returns the order id: ours, or the one the channel key holds.
+
+        `held`: it waits for a person before its workflow may reserve stock (lines whose SKU
+        the shop's listings do not know); OrderHeld follows OrderReceived in the same write."""
         created_at = utc_iso(order.placed_at)
         now = utc_iso(received_at)
         hot: dict[str, Any] = {
@@ -176,6 +192,8 @@ class OrderRepository:
             "payment_method": order.payment_method.value,
             "payment_required": order.payment_required,
             "test": order.test,
+            # Lowercased for the order history's `email` filter (GET /api/v1/orders?email=).
+            **({"buyer_email": order.buyer.email.lower()} if order.buyer.email else {}),
             "created_at": created_at,
             "received_at": now,
             "updated_at": now,
@@ -196,6 +214,19 @@ class OrderRepository:
                 payment_method=order.payment_method,
             ),
         )
+        entries = [entry]
+        if held is not None:
+            hot.update(held=held, status_reason=held, version=2)
+            entries.append(
+                TimelineEntry(
+                    order_id=order_id,
+                    version=2,
+                    at=received_at,
+                    actor=actor,
+                    status=OrderStatus.RECEIVED.value,
+                    event=OrderHeld(reason=held),
+                )
+            )
         txn = self._table.transaction()
         txn.put(
             {
@@ -208,15 +239,9 @@ class OrderRepository:
             condition="attribute_not_exists(PK)",
         )
         txn.put(hot, condition="attribute_not_exists(PK)")
-        txn.put(
-            {
-                "PK": order_pk(order_id),
-                "SK": DETAILS_SK,
-                "type": "order_details",
-                **self._details_payload(order),
-            }
-        )
-        txn.put(_timeline_item(entry))
+        self.stage_details(order_id, order)(txn)
+        for timeline in entries:
+            txn.put(_timeline_item(timeline))
         try:
             txn.commit()
         except TransactionConflict as conflict:
@@ -227,6 +252,22 @@ class OrderRepository:
                 raise ConcurrentModification("channel key vanished while creating") from conflict
             return existing
         return order_id
+
+    def stage_details(self, order_id: str, order: Order) -> Joined:
+        """Write the order's DETAILS (the canonical order) in a change's transaction: at
+        creation, and when the channel updates the order or a line's SKU is mapped."""
+
+        def stage(txn: Transaction) -> None:
+            txn.put(
+                {
+                    "PK": order_pk(order_id),
+                    "SK": DETAILS_SK,
+                    "type": "order_details",
+                    **self._details_payload(order),
+                }
+            )
+
+        return stage
 
     def _details_payload(self, order: Order) -> dict[str, Any]:
         """The canonical order as the DETAILS item holds it: readable JSON when small,
@@ -330,6 +371,18 @@ class OrderRepository:
             raise
         return state_after(state, change, version=version, status=status, at=at)
 
+    def note_revision(self, order_id: str, revision: int) -> None:
+        """Remember a newer channel revision that changes nothing orderhub keeps (no version
+        bump, no timeline entry); an older one never overwrites a newer."""
+        with suppress(ConditionFailed):  # as new, or newer: nothing to remember
+            self._table.update(
+                order_pk(order_id),
+                ORDER_SK,
+                "SET revision = :revision",
+                condition="attribute_exists(PK) AND revision < :revision",
+                values={":revision": revision},
+            )
+
     # -- money (the payments context flags it; compensation reads it) ---------------------
     def mark_money_received(self, order_id: str, *, at: datetime) -> None:
         """Flag the order before a succeeded payment is recorded: a crash in between leaves a
@@ -352,9 +405,13 @@ class OrderRepository:
         filters: Mapping[str, str],
         limit: int,
         start_key: dict[str, Any] | None,
+        total_min: int | None = None,
+        total_max: int | None = None,
     ) -> tuple[list[Item], dict[str, Any] | None]:
         """Newest first, from the status index or the all-orders index, date-ranged on the sort
-        key; channel-like filters apply on top (so a page may hold fewer than `limit`)."""
+        key; `filters` (attribute = text: channel, currency, buyer_email) and the total's range
+        (minor units, inclusive) apply on top as a FilterExpression, so a page may hold fewer
+        than `limit` (DynamoDB counts the items it read, not the ones that passed)."""
         index, pk_name, sk_name, pk_value = (
             (STATUS_INDEX, f"{STATUS_INDEX}PK", f"{STATUS_INDEX}SK", f"STATUS#{status.value}")
             if status is not None
@@ -385,10 +442,20 @@ class OrderRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if filters:
-            request["FilterExpression"] = " AND ".join(f"#{k} = :{k}" for k in filters)
-            request["ExpressionAttributeNames"] = {f"#{k}": k for k in filters}
-            values.update({f":{k}": {"S": v} for k, v in filters.items()})
+        clauses = [f"#{k} = :{k}" for k in filters]
+        names = {f"#{k}": k for k in filters}
+        values.update({f":{k}": {"S": v} for k, v in filters.items()})
+        for placeholder, bound, operator in (
+            (":total_min", total_min, ">="),
+            (":total_max", total_max, "<="),
+        ):
+            if bound is not None:
+                clauses.append(f"#total {operator} {placeholder}")
+                names["#total"] = "total"
+                values[placeholder] = {"N": str(bound)}
+        if clauses:
+            request["FilterExpression"] = " AND ".join(clauses)
+            request["ExpressionAttributeNames"] = names
         if start_key:
             request["ExclusiveStartKey"] = start_key
         return self._table.query(**request)
@@ -406,6 +473,12 @@ def state_after(
         updated = replace(updated, attention=fields["attention"])
     if "held" in fields:
         updated = replace(updated, held=fields["held"])
+    if "revision" in fields:
+        updated = replace(updated, revision=fields["revision"])
+    if "total" in fields and "currency" in fields:
+        updated = replace(updated, total=Money(amount=fields["total"], currency=fields["currency"]))
+    if "payment_required" in fields:
+        updated = replace(updated, payment_required=fields["payment_required"])
     for name in ("transfer_due", "transfer_on_overdue", "transfer_remind_at", "transfer_reminded"):
         if name in fields:
             updated = replace(updated, **{name: fields[name]})

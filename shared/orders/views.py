@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.kernel.events import EventType
 from shared.kernel.money import Money
 from shared.kernel.time import utc_iso
-from shared.orders.domain import Buyer, Delivery, OrderLine, OrderStatus, PaymentMethod, Totals
+from shared.orders.domain import (
+    Address,
+    Buyer,
+    Delivery,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    Totals,
+)
 from shared.orders.store import (
     DETAILS_SK,
     ORDER_SK,
@@ -28,6 +36,8 @@ from shared.payments.refunds import Refund, sum_refunded
 from shared.payments.store import PaymentRecord, left_to_pay
 from shared.platform.blobs import BlobStore
 from shared.platform.table import Item
+from shared.shipping.events import ShippedLine
+from shared.shipping.shipments import SHIPMENT_PREFIX, Shipment
 from shared.stock.domain import Allocation
 
 
@@ -127,6 +137,10 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
     payments = [PaymentRecord.from_item(i) for i in items if i["SK"].startswith("PAYMENT#")]
     refunds = [Refund.from_item(i) for i in items if i["SK"].startswith("REFUND#")]
     timeline = [timeline_entry_of(i) for i in items if i["SK"].startswith("EVENT#")]
+    shipments = sorted(
+        (Shipment.from_item(i) for i in items if i["SK"].startswith(SHIPMENT_PREFIX)),
+        key=lambda shipment: shipment.created_at,
+    )
     return {
         "order_id": state.order_id,
         "status": state.status.value,
@@ -147,7 +161,14 @@ def order_view(items: list[Item], blobs: BlobStore | None = None) -> dict[str, A
         "totals": details.totals.model_dump(mode="json")
         if details
         else {"total": state.total.model_dump()},
+        "note": details.note if details else None,
+        "invoice_requested": details.invoice_requested if details else False,
+        "billing_address": details.billing_address.model_dump(mode="json")
+        if details and details.billing_address
+        else None,
+        "revision": state.revision,
         "payment": _payment_summary(state, payments, refunds),
+        "shipments": [shipment.view() for shipment in shipments],
         "held": state.held,
         "attention": state.attention,
         "bank_transfer": {
@@ -328,6 +349,18 @@ class BankTransferTerms(_View):
     reminded: bool
 
 
+class ShipmentSummary(_View):
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str | None
+    lines: list[ShippedLine]
+    complete: bool
+    created_at: datetime
+    channel_notified: bool
+    channel_reference: str | None
+
+
 class OrderView(_View):
     order_id: str
     status: OrderStatus
@@ -344,8 +377,18 @@ class OrderView(_View):
     buyer: Buyer | None
     delivery: Delivery | None
     totals: Totals | TotalOnly
+    note: str | None = Field(description="The buyer's note to the shop, as the channel sent it.")
+    invoice_requested: bool = Field(description="The buyer asked for a VAT invoice.")
+    billing_address: Address | None
+    revision: int = Field(description="The channel's revision of the order applied here.")
     payment: PaymentSummary
-    held: str | None = Field(description="Why the order is held for review before it ships.")
+    shipments: list[ShipmentSummary] = Field(
+        description="Its shipments, oldest first, and whether its channel was told."
+    )
+    held: str | None = Field(
+        description="Why the order waits for a person: a high-risk payment (before it ships), "
+        "or `unknown_sku: ...` (lines to map with PUT /api/v1/listings/..., then release)."
+    )
     bank_transfer: BankTransferTerms | None = Field(
         description="On bank transfer: the due date and what happens when it passes."
     )

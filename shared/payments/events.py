@@ -92,10 +92,12 @@ class PaymentDisputed(DomainEvent):
 
 
 class OrderHeld(DomainEvent):
-    """The order is held for review before it ships (a provider flagged the payment's risk)."""
+    """The order is held for a person before it goes on: a provider flagged the payment's
+    risk (before it ships), or lines name listings no SKU is mapped to (`unknown_sku: ...`,
+    before stock is reserved)."""
 
     type = EventType.ORDER_HELD
-    when = "a high-risk payment holds the order for review"
+    when = "a high-risk payment, or lines with unknown SKUs, hold the order for a person"
     reason: str
 
 

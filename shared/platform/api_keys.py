@@ -15,7 +15,9 @@ from shared.kernel.time import utc_iso
 from shared.platform.table import Table
 
 KEY_PREFIX = "ohk_"
-ALL_SCOPES = frozenset({"orders:read", "payments:write", "stock:read", "stock:write"})
+ALL_SCOPES = frozenset(
+    {"orders:read", "orders:write", "payments:write", "stock:read", "stock:write"}
+)
 
 
 def hash_key(api_key: str) -> str:

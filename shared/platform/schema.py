@@ -20,4 +20,5 @@ LIST_PROJECTION = (
     "created_at",
     "received_at",
     "payment_method",
+    "buyer_email",  # the order history's email filter (GET /api/v1/orders?email=)
 )

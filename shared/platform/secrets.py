@@ -36,3 +36,18 @@ def provider_secret(secret_id: str) -> dict[str, Any]:
     with _lock:
         _cache[secret_id] = (client, now, value)
     return dict(value)
+
+
+def update_provider_secret(secret_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    """Merge `fields` into a provider's JSON secret (a rotated OAuth refresh token, a cached
+    access token) and keep the result as the cached value. Read fresh first: another field may
+    have been set in the console since this container cached the secret."""
+    client = aws.secretsmanager()
+    current = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    if not isinstance(current, dict):
+        raise TypeError(f"secret {secret_id} is not a JSON object")
+    current.update(fields)
+    client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(current))
+    with _lock:
+        _cache[secret_id] = (client, time.monotonic(), current)
+    return dict(current)

@@ -23,3 +23,15 @@ class StockStore(Protocol):
     def release(
         self, txn: Transaction, order_id: str, allocation: Allocation, *, at: datetime
     ) -> None: ...
+
+    def adjust(
+        self, txn: Transaction, order_id: str, held: Allocation, quantity: int, *, at: datetime
+    ) -> None:
+        """Change a reservation's quantity in place (`available >= more` when it grows)."""
+        ...
+
+    def ship(
+        self, txn: Transaction, order_id: str, held: Allocation, quantity: int, *, at: datetime
+    ) -> None:
+        """Units of a reservation left: out of on_hand and reserved, the reservation shrinks."""
+        ...

@@ -134,3 +134,62 @@ class StockRepository:
             "SET reserved = reserved - :qty, available = available + :qty, updated_at = :at",
             values={":qty": allocation.quantity, ":at": utc_iso(at)},
         )
+
+    @staticmethod
+    def adjust(
+        txn: Transaction, order_id: str, held: Allocation, quantity: int, *, at: datetime
+    ) -> None:
+        """Change a reservation's quantity in place (the channel changed the line): one update
+        of the stock item by the difference (`available >= more` when it grows) and the
+        reservation item rewritten; a transaction may touch each item once only, so a release
+        and a new reservation of the same SKU would not do."""
+        more = quantity - held.quantity
+        txn.update(
+            sku_pk(held.sku),
+            warehouse_sk(held.warehouse),
+            "SET reserved = reserved + :qty, available = available - :qty, updated_at = :at",
+            condition="available >= :qty" if more > 0 else None,
+            values={":qty": more, ":at": utc_iso(at)},
+        )
+        txn.put(
+            {
+                "PK": sku_pk(held.sku),
+                "SK": reservation_sk(order_id),
+                "type": "reservation",
+                "order_id": order_id,
+                "sku": held.sku,
+                "warehouse": held.warehouse,
+                "quantity": quantity,
+                "created_at": utc_iso(at),
+            },
+            condition="attribute_exists(PK)",
+        )
+
+    @staticmethod
+    def ship(
+        txn: Transaction, order_id: str, held: Allocation, quantity: int, *, at: datetime
+    ) -> None:
+        """Units of a reservation left the warehouse: they leave `on_hand` and `reserved`
+        together (available is unchanged), and the reservation shrinks or goes."""
+        txn.update(
+            sku_pk(held.sku),
+            warehouse_sk(held.warehouse),
+            "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :at",
+            values={":qty": quantity, ":at": utc_iso(at)},
+        )
+        if quantity >= held.quantity:
+            txn.delete(sku_pk(held.sku), reservation_sk(order_id), condition="attribute_exists(PK)")
+            return
+        txn.put(
+            {
+                "PK": sku_pk(held.sku),
+                "SK": reservation_sk(order_id),
+                "type": "reservation",
+                "order_id": order_id,
+                "sku": held.sku,
+                "warehouse": held.warehouse,
+                "quantity": held.quantity - quantity,
+                "created_at": utc_iso(at),
+            },
+            condition="attribute_exists(PK)",
+        )

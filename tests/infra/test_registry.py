@@ -87,7 +87,32 @@ def test_the_fictional_providers_come_from_the_environment_alone(with_fictional:
 def test_every_provider_has_one_function_with_its_ingress(
     synthesised: Template, provider: Provider
 ) -> None:
-    ((logical, function),) = ingress_functions(synthesised, provider).items()
+    functions = ingress_functions(synthesised, provider)
+    # A webhook delivered only once (WooCommerce) also has its repair poller.
+    assert len(functions) == (2 if provider.repair is not None else 1)
+    for logical, function in functions.items():
+        if function["Properties"]["Handler"] == POLL_HANDLER and provider.repair is not None:
+            assert_polled(synthesised, logical, provider.repair)
+        else:
+            assert_ingress(synthesised, provider, logical, function)
+
+
+def assert_polled(synthesised: Template, logical: str, schedule: Poll) -> None:
+    (rule,) = (
+        r["Properties"]
+        for r in resources(synthesised, "AWS::Events::Rule").values()
+        if any(ref(t["Arn"]) == logical for t in r["Properties"].get("Targets", []))
+    )
+    assert rule["ScheduleExpression"] == f"rate({schedule.every_minutes} minutes)"
+    (target,) = rule["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    dead_letters = ref(target["DeadLetterConfig"]["Arn"])
+    assert synthesised["Resources"][dead_letters]["Type"] == "AWS::SQS::Queue"
+
+
+def assert_ingress(
+    synthesised: Template, provider: Provider, logical: str, function: dict[str, Any]
+) -> None:
     handler = function["Properties"]["Handler"]
     if isinstance(provider.ingress, Webhook):
         assert handler == WEBHOOK_HANDLER
@@ -98,16 +123,7 @@ def test_every_provider_has_one_function_with_its_ingress(
         assert routes[f"POST {provider.path}"] == logical
     elif isinstance(provider.ingress, Poll):
         assert handler == POLL_HANDLER
-        (rule,) = (
-            r["Properties"]
-            for r in resources(synthesised, "AWS::Events::Rule").values()
-            if any(ref(t["Arn"]) == logical for t in r["Properties"].get("Targets", []))
-        )
-        assert rule["ScheduleExpression"] == f"rate({provider.ingress.every_minutes} minutes)"
-        (target,) = rule["Targets"]
-        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
-        dead_letters = ref(target["DeadLetterConfig"]["Arn"])
-        assert synthesised["Resources"][dead_letters]["Type"] == "AWS::SQS::Queue"
+        assert_polled(synthesised, logical, provider.ingress)
     else:
         assert isinstance(provider.ingress, Queue)
         assert handler == QUEUE_HANDLER
@@ -169,9 +185,15 @@ def test_every_provider_has_its_secret_and_a_role_limited_to_its_own_items(
         for logical, s in resources(synthesised, "AWS::SecretsManager::Secret").items()
         if s["Properties"]["Name"] == f"{STACK}/{provider.name}"
     )
-    (function,) = ingress_functions(synthesised, provider).values()
+    for function in ingress_functions(synthesised, provider).values():
+        assert_limited_to_its_own(synthesised, provider, function, secret)
+
+
+def assert_limited_to_its_own(
+    synthesised: Template, provider: Provider, function: dict[str, Any], secret: str
+) -> None:
     owned = {f"INBOX#{provider.name}#*"}
-    if isinstance(provider.ingress, Poll):
+    if provider.poll is not None:
         owned.add(f"CURSOR#{provider.name}")
     for statement in statements_of(synthesised, function):
         actions = actions_of(statement)
@@ -187,9 +209,10 @@ def test_every_provider_has_its_secret_and_a_role_limited_to_its_own_items(
         if any(a.startswith("s3:") for a in actions):
             assert actions == {"s3:PutObject"}
     variables = function["Properties"]["Environment"]["Variables"]
-    if isinstance(provider.ingress, Queue):
+    if isinstance(provider.ingress, Queue) and not provider.ingress.fetch:
         assert "SECRET_ID" not in variables  # the queue's policy is the authenticity
     else:
+        # A queue that fetches what its notifications name reads the provider's API with it.
         assert ref(variables["SECRET_ID"]) == secret
 
 
@@ -203,18 +226,19 @@ def test_every_provider_function_and_queue_has_an_alarm(
         for alarm in alarms
         for dimension in alarm["Properties"].get("Dimensions", [])
     }
-    (function,) = ingress_functions(synthesised, provider)
-    assert ("Errors", function) in watched
+    for function in ingress_functions(synthesised, provider):
+        assert ("Errors", function) in watched
     queues = {
         logical
         for logical, queue in resources(synthesised, "AWS::SQS::Queue").items()
         if provider.construct_name in logical
     }
-    if isinstance(provider.ingress, Webhook):
-        assert not queues
-    for queue in queues:  # a poll's DLQ; a queue, its DLQ
+    for queue in queues:  # a poll's DLQ; a queue, its DLQ; a channel's push queue, its DLQ
         assert {m for m, watched_queue in watched if watched_queue == queue}, queue
-    assert len(queues) == {Webhook: 0, Poll: 1, Queue: 2}[type(provider.ingress)]
+    expected = {Webhook: 0, Poll: 1, Queue: 2}[type(provider.ingress)]
+    expected += 1 if provider.repair is not None else 0
+    expected += 2 if provider.channel_client else 0
+    assert len(queues) == expected
 
 
 def test_nothing_in_the_template_serves_a_provider_the_registry_does_not_list(

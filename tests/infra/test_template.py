@@ -25,9 +25,10 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_every_function_is_arm64_python313_traced_with_json_logs(
     template: dict[str, Any],
 ) -> None:
-    # A webhook per webhook provider, the API, the router, the workflow's tasks and the two
-    # reconcilers.
-    assert len(functions(template)) == 10
+    # A webhook per webhook provider (six), WooCommerce's repair poller, Allegro's poller,
+    # Amazon's queue consumer, the API, the router, the workflow's tasks, the two reconcilers
+    # and the channel push consumer.
+    assert len(functions(template)) == 15
     for logical, function in functions(template).items():
         props = function["Properties"]
         assert props["Runtime"] == "python3.13", logical
@@ -87,7 +88,11 @@ def test_the_single_table_streams_both_images_with_pitr_ttl_and_list_indexes(
 
 
 def test_the_stream_router_retries_bisects_and_dead_letters(template: dict[str, Any]) -> None:
-    (mapping,) = resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = (
+        m
+        for m in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" in m["Properties"]  # the table's stream (the others are SQS)
+    )
     props = mapping["Properties"]
     assert props["BisectBatchOnFunctionError"] is True
     assert props["MaximumRetryAttempts"] == 8
@@ -100,6 +105,7 @@ def test_the_stream_router_retries_bisects_and_dead_letters(template: dict[str, 
 
 
 def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
+    # Every queue, in fact: a dead-letter queue on its depth, a working queue on its age.
     queues = set(resources_of_type(template, "AWS::SQS::Queue"))
     watched = {
         dimension["Value"]["Fn::GetAtt"][0]
@@ -132,6 +138,7 @@ def test_the_http_api_serves_the_webhooks_and_the_api(template: dict[str, Any]) 
     }
     assert routes == {
         "POST /webhooks/orders/shopify",
+        "POST /webhooks/orders/woocommerce",
         "POST /webhooks/payments/stripe",
         "POST /webhooks/payments/payu",
         "POST /webhooks/payments/przelewy24",
@@ -146,6 +153,13 @@ def test_the_http_api_serves_the_webhooks_and_the_api(template: dict[str, Any]) 
         "POST /api/v1/orders/{order_id}/release",
         "POST /api/v1/orders/{order_id}/bank-transfer",
         "POST /api/v1/orders/{order_id}/payments",
+        "POST /api/v1/orders",
+        "GET /api/v1/orders/export.csv",
+        "POST /api/v1/orders/{order_id}/shipments",
+        "GET /api/v1/orders/{order_id}/shipments",
+        "PUT /api/v1/listings/{channel}/{listing}",
+        "GET /api/v1/listings/{channel}/{listing}",
+        "DELETE /api/v1/listings/{channel}/{listing}",
     }
     (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage").values()
     assert stage["Properties"]["AccessLogSettings"]["DestinationArn"]
@@ -193,9 +207,20 @@ def test_webhook_and_api_writes_are_limited_to_the_item_families_they_own(
         "IngressPayuWebhook": ["INBOX#payu#*"],
         "IngressPrzelewy24Webhook": ["INBOX#przelewy24#*"],
         "IngressPaypalWebhook": ["INBOX#paypal#*"],
+        "IngressWoocommerceWebhook": ["INBOX#woocommerce#*"],
         # Stock counts, and an order's payment sessions, refunds, release and recorded bank
-        # transfers (with the payment's PAYREF# lookup item).
-        "HttpManagement": ["SKU#*", "ORDER#*", "PAYREF#*"],
+        # transfers (with the payment's PAYREF# lookup item); own-store orders (their channel
+        # key and idempotency record), listing mappings, shipments (and the reservations they
+        # take out: SKU#), a parked payment an own-store order applies.
+        "HttpManagement": [
+            "SKU#*",
+            "ORDER#*",
+            "PAYREF#*",
+            "CHANNEL#store#*",
+            "IDEMPOTENCY#*",
+            "LISTING#*",
+            "PARKED#CHANNEL#store#*",
+        ],
     }
     for prefix, leading_keys in owned.items():
         statements = _dynamodb_writes(template, prefix)

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from shared.channels.listings import ListingRepository, SkuResolver
+from shared.fulfilment.service import HoldRelease, UnmappedLines
 from shared.kernel.errors import ConcurrentModification, InvalidTransition
 from shared.kernel.events import EventType
 from shared.orders.domain import OrderStatus, PaymentMethod
@@ -48,6 +50,7 @@ def status_of(services: Services, order_id: str) -> OrderStatus:
 
 
 def test_an_order_delivered_twice_is_stored_and_started_once(services: Services) -> None:
+    stock_up(services, MUG, 1)
     order = an_order((MUG, 1, 4900))
     first = services.intake.receive(order, actor="test", event_id="wh-1")
     second = services.intake.receive(order, actor="test", event_id="wh-2")
@@ -98,12 +101,37 @@ def test_one_transaction_over_all_lines_or_a_backorder_naming_the_shortfall(
     assert services.stock.levels(POSTER)[0].reserved == 0
 
 
-def test_an_unknown_sku_backorders_the_order(services: Services) -> None:
+def test_an_unknown_sku_holds_the_order_until_its_listing_is_mapped(services: Services) -> None:
+    # GIVEN an order whose line names a SKU the shop keeps no stock under, nor maps
     order_id = received(services, ("NO-SUCH-SKU", 1, 100))
-    assert services.fulfilment.reserve_stock(order_id) == "backordered"
     state = services.orders.get(order_id)
-    assert state is not None
-    assert state.status_reason == "insufficient stock: NO-SUCH-SKU: 1 requested, none available"
+    assert state is not None and state.held == "unknown_sku: line 1 (NO-SUCH-SKU)"
+    # THEN nothing is reserved on a guess: the workflow waits for the shop
+    assert services.fulfilment.reserve_stock(order_id) == "held"
+    with pytest.raises(UnmappedLines):
+        hold_release(services).release(order_id, actor="test")
+    # WHEN the shop maps the channel's SKU to its own and releases the order
+    stock_up(services, MUG, 0)
+    ListingRepository(services.table).map("shopify", "NO-SUCH-SKU", MUG, at=utc_now())
+    hold_release(services).release(order_id, actor="test")
+    # THEN its line names the shop's SKU and the workflow reserves it (none in stock here)
+    details = services.orders.details(order_id)
+    assert details is not None and details.lines[0].sku == MUG
+    assert services.fulfilment.reserve_stock(order_id) == "backordered"
+    assert timeline(services, order_id)[-3:] == [
+        EventType.SKU_MAPPED,
+        EventType.ORDER_RELEASED,
+        EventType.ORDER_BACKORDERED,
+    ]
+
+
+def hold_release(services: Services) -> HoldRelease:
+    return HoldRelease(
+        orders=services.orders,
+        tokens=services.tokens,
+        workflow=services.workflow,
+        resolver=SkuResolver(ListingRepository(services.table), services.stock),
+    )
 
 
 def test_lines_without_a_sku_hold_no_stock(services: Services) -> None:
@@ -266,6 +294,7 @@ def test_a_channel_payment_before_its_order_is_parked_and_applied_when_the_order
     report = services.payments.report(payment, actor="shopify webhook")
     assert report.outcome is PaymentOutcome.PARKED
     # WHEN the order arrives
+    stock_up(services, MUG, 5)
     order_id = services.intake.receive(
         an_order((MUG, 1, 4900), external_id="404"), actor="shopify", event_id="wh-create"
     )
@@ -411,6 +440,7 @@ def test_a_newer_parked_token_survives_the_resume_of_an_older_one(services: Serv
 
 
 def test_a_payment_for_a_backordered_order_is_kept_visible(services: Services) -> None:
+    stock_up(services, "NOT-STOCKED", 0)
     order_id = received(services, ("NOT-STOCKED", 1, 4900))
     services.fulfilment.reserve_stock(order_id)
 

@@ -17,8 +17,10 @@ from shared.inbox.store import InboxEntry, InboxRepository, InboxStatus, compres
 from shared.orders.domain import OrderStatus
 from shared.orders.store import OrderRepository
 from shared.payments.parked import ParkedPayments
+from shared.platform.clock import utc_now
 from shared.platform.table import Table
 from shared.providers.payments.stripe.simulator import StripeSimulator
+from shared.stock.store import StockRepository
 from tests.builders import FakeContext, a_payment, an_order
 from tests.integration.conftest import Services
 
@@ -117,6 +119,7 @@ def test_timeline_entries_become_domain_events(router_env: Table) -> None:
     from functions.stream_router.handler import lambda_handler
 
     inbox = InboxRepository(router_env)
+    StockRepository(router_env).set_on_hand("MUG-KRAKOW-350", "WAW-1", 5, at=utc_now())
     accepted(inbox, "order-1", InboundEnvelope(event=OrderReported(order=an_order())))
     lambda_handler({"Records": stream_records(router_env)}, FakeContext())
     timeline = [

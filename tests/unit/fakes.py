@@ -62,6 +62,7 @@ from shared.orders.store import (
     state_after,
 )
 from shared.payments.domain import STATUS_RANK, PaymentDecision, PaymentEvent
+from shared.payments.events import OrderHeld
 from shared.payments.parked import ParkedPayment, parked_pk, reference_of
 from shared.payments.service import PaymentService
 from shared.payments.store import PaymentRecord, payment_sk
@@ -235,7 +236,15 @@ class FakeOrders(Races):
 
     # -- creation ---------------------------------------------------------------------------
     @race_point
-    def create(self, order_id: str, order: Order, *, received_at: datetime, actor: str) -> str:
+    def create(
+        self,
+        order_id: str,
+        order: Order,
+        *,
+        received_at: datetime,
+        actor: str,
+        held: str | None = None,
+    ) -> str:
         channel_key = (order.channel, order.external_id)
         now = utc_iso(received_at)
         hot: Item = {
@@ -272,6 +281,11 @@ class FakeOrders(Races):
         def keep_key() -> None:
             self.channel_keys[channel_key] = order_id
 
+        entries = {1: entry}
+        if held is not None:
+            hot.update(held=held, status_reason=held, version=2)
+            entries[2] = entry.model_copy(update={"version": 2, "event": OrderHeld(reason=held)})
+
         def keep_order() -> None:
             self.hot[order_id] = {k: v for k, v in hot.items() if v is not None}
 
@@ -279,7 +293,7 @@ class FakeOrders(Races):
             self.details_json[order_id] = order.model_dump_json()
 
         def keep_entry() -> None:
-            self.events[order_id] = {1: entry}
+            self.events[order_id] = dict(entries)
 
         txn = FakeTransaction()
         pk = order_pk(order_id)
@@ -298,6 +312,20 @@ class FakeOrders(Races):
                 raise
             return self.channel_keys[channel_key]
         return order_id
+
+    def note_revision(self, order_id: str, revision: int) -> None:
+        hot = self.hot.get(order_id)
+        if hot is not None and hot.get("revision", 0) < revision:
+            hot["revision"] = revision
+
+    def stage_details(self, order_id: str, order: Order) -> Joined:
+        def stage(txn: Transaction) -> None:
+            def keep() -> None:
+                self.details_json[order_id] = order.model_dump_json()
+
+            staged(txn).stage((order_pk(order_id), DETAILS_SK), _always, keep)
+
+        return stage
 
     @race_point
     def find_by_channel(self, channel: str, external_id: str) -> str | None:
@@ -574,6 +602,52 @@ class FakeStock(Races):
             (sku_pk(sku), warehouse_sk(warehouse)),
             counted,
             lambda: self._move(sku, warehouse, -quantity),
+        )
+
+    @race_point
+    def adjust(
+        self, txn: Transaction, order_id: str, held: Allocation, quantity: int, *, at: datetime
+    ) -> None:
+        sku, warehouse, more = held.sku, held.warehouse, quantity - held.quantity
+
+        def enough() -> bool:
+            counts = self.counts.get((sku, warehouse))
+            return counts is not None and (more <= 0 or counts["available"] >= more)
+
+        def keep() -> None:
+            self.reservations[(sku, order_id)] = held.model_copy(update={"quantity": quantity})
+
+        fake = staged(txn)
+        fake.stage(
+            (sku_pk(sku), warehouse_sk(warehouse)), enough, lambda: self._move(sku, warehouse, more)
+        )
+        fake.stage(
+            (sku_pk(sku), reservation_sk(order_id)),
+            lambda: (sku, order_id) in self.reservations,
+            keep,
+        )
+
+    @race_point
+    def ship(
+        self, txn: Transaction, order_id: str, held: Allocation, quantity: int, *, at: datetime
+    ) -> None:
+        sku, warehouse = held.sku, held.warehouse
+
+        def out() -> None:
+            counts = self.counts[(sku, warehouse)]
+            counts["on_hand"] -= quantity
+            counts["reserved"] -= quantity
+            if quantity >= held.quantity:
+                del self.reservations[(sku, order_id)]
+            else:
+                self.reservations[(sku, order_id)] = held.model_copy(
+                    update={"quantity": held.quantity - quantity}
+                )
+
+        staged(txn).stage(
+            (sku_pk(sku), reservation_sk(order_id)),
+            lambda: (sku, order_id) in self.reservations,
+            out,
         )
 
     def _move(self, sku: str, warehouse: str, quantity: int) -> None:

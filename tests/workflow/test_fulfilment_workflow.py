@@ -211,11 +211,8 @@ def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
     order_id = stored(stack, (SKU, 1, 4900))
     start(stack, order_id, window_seconds=120)
     token = eventually(lambda: waiting_token(stack, order_id))
-    # Someone cancels the order by hand while the workflow waits; then the wait ends anyway:
-    # MarkReadyToShip meets a cancelled order (InvalidTransition, not retried).
-    state = repo.get(order_id)
-    assert state is not None
-    steps(stack).cancel(order_id, "cancelled by the shop")
+    # The wait ends without a payment (a bug, or a hand-made resume): MarkReadyToShip meets an
+    # unpaid order (InvalidTransition, not retried).
     StepFunctionsWorkflow(stack.state_machine_arn).resume(str(token), {"order_id": order_id})
 
     outcome = finished(stack, order_id)
@@ -226,6 +223,27 @@ def test_a_step_that_fails_for_good_is_compensated_and_the_execution_fails(
         "Compensate",
         "AfterCompensation",
         "FulfilmentFailed",
+    ]
+    final = repo.get(order_id)
+    assert final is not None and final.reservations == ()
+
+
+def test_an_order_cancelled_while_its_workflow_waits_ends_the_workflow_cleanly(
+    stack: EmbeddedStack,
+) -> None:
+    repo = orders(stack)
+    order_id = stored(stack, (SKU, 1, 4900))
+    start(stack, order_id, window_seconds=120)
+    token = eventually(lambda: waiting_token(stack, order_id))
+    # The shop (or its channel) cancels it while it waits for the payment; the wait then ends.
+    steps(stack).cancel(order_id, "cancelled by the shop")
+    StepFunctionsWorkflow(stack.state_machine_arn).resume(str(token), {"order_id": order_id})
+
+    assert finished(stack, order_id)["status"] == "SUCCEEDED"
+    assert states_entered(stack, order_id)[-3:] == [
+        "MarkReadyToShip",
+        "HeldForReview",
+        "CancelledOnChannel",
     ]
     final = repo.get(order_id)
     assert final is not None and final.reservations == ()

@@ -1,7 +1,32 @@
 """Shopify order webhooks: X-Shopify-Hmac-Sha256 over the raw body, REST Order resource payloads.
 
-Docs: shopify.dev/docs/apps/build/webhooks (delivery-structure, verify). The body of an
-orders/* webhook is the REST Admin Order resource without the {"order": ...} wrapper.
+Docs: shopify.dev/docs/apps/build/webhooks (delivery-structure, verify) and
+shopify.dev/docs/api/admin-rest/latest/resources/order. The body of an orders/* webhook is the
+REST Admin Order resource without the {"order": ...} wrapper.
+
+Topics:
+- `orders/create`, `orders/updated`, `orders/cancelled`: the full order, mapped to
+  OrderReported. Whether it is cancelled is read from the signed body (`cancelled_at`), never
+  from the topic: the X-Shopify-Topic header is not signed, so a captured orders/updated
+  relabelled orders/cancelled cancels nothing, and an orders/updated sent after a cancel still
+  says cancelled.
+- `orders/paid`: Shopify collected the money (PaymentReported), again judged by the body.
+- `orders/edited`: its body is `{"order_edit": ...}` (what changed), not an order; Shopify sends
+  orders/updated with the whole edited order as well, so it is ignored.
+
+Ordering: deliveries are retried and unordered (orders/updated can come before
+orders/create). Order.revision is the body's `updated_at` in epoch milliseconds (its
+`cancelled_at` when that is later), so intake keeps the newest. X-Shopify-Triggered-At is not
+used for this: it is an unsigned header anyone replaying a body could set, and it says when
+the webhook fired, not when the order changed. It is kept in the audit headers only.
+
+Shopify has no tax-id field at checkout. Shops that sell B2B in Poland collect the NIP (or an
+EU VAT number) as a cart/checkout attribute, which the order carries in `note_attributes`; an
+attribute named nip, vat, vat_id, vat_number or tax_id (any case, spaces or dashes for
+underscores) is the buyer's tax id and means a VAT invoice is requested. InPost lockers
+(Paczkomat) come from checkout apps the same way: a shipping line naming InPost/Paczkomat plus
+the locker id in an attribute (paczkomat, inpost_point, locker, ...) or in the shipping line
+code.
 """
 
 from __future__ import annotations
@@ -9,11 +34,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.inbox.contract import (
     EventId,
@@ -32,9 +66,12 @@ from shared.orders.domain import (
     Address,
     Buyer,
     ChannelPayment,
+    ChannelStatus,
+    Delivery,
     Order,
     OrderLine,
     PaymentMethod,
+    PickupPoint,
     Totals,
 )
 from shared.orders.inbound import OrderReported
@@ -54,11 +91,40 @@ AUDIT_HEADERS = (
     "X-Shopify-Triggered-At",
     "X-Shopify-Event-Id",
 )
+# Every topic whose body is the full Order resource and becomes OrderReported.
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
+EDITED_TOPIC = "orders/edited"
+PAID_TOPIC = "orders/paid"
 # Shopify's built-in manual payment method for cash on delivery is named exactly this.
 _COD_GATEWAY = "cash on delivery"
 # The financial_status that means Shopify collected the whole total.
 PAID_STATUSES = frozenset({"paid"})
 Topic = Annotated[str, StringConstraints(pattern=r"^[a-z_]+/[a-z_]+$", max_length=64)]
+
+# note_attributes names (normalised: lower case, runs of space/dash as "_") that carry...
+TAX_ID_ATTRIBUTES = frozenset({"nip", "vat", "vat_id", "vat_number", "tax_id"})
+LOCKER_ATTRIBUTES = frozenset(
+    {
+        "paczkomat",
+        "paczkomat_id",
+        "inpost_point",
+        "inpost_point_id",
+        "inpost_paczkomat",
+        "inpost_locker",
+        "locker",
+        "locker_id",
+    }
+)
+_LOCKER_SHIPPING_WORDS = ("paczkomat", "inpost")
+# A tax id as written on an invoice once spaces, dots and dashes are gone: an optional country
+# prefix and 4..20 letters, digits or the + and * some EU formats use (PL1234567890, 123456789).
+_TAX_ID = re.compile(r"^[A-Z0-9+*]{4,20}$")
+# InPost point names: three letters, digits, an optional letter suffix (KRA01M, WAW123APP),
+# or a PaczkoPunkt (POP-WAW123).
+_LOCKER_ID = re.compile(r"\b(POP-[A-Z]{3}\d{1,5}|[A-Z]{3}\d{1,4}[A-Z]{0,4})\b", re.IGNORECASE)
+# What the buyer's attribute says of the point is kept short: it is a label, not a document.
+MAX_POINT_NAME = 200
+_GRAPHQL_ORDER_ID = re.compile(r"^gid://shopify/Order/\d{1,19}$")
 
 
 class UnknownShop(SignatureMismatch):
@@ -75,6 +141,9 @@ def sign(raw_body: bytes, client_secret: str) -> str:
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+ShopifyId = Annotated[int, Field(ge=1, lt=2**63)]
 
 
 class ShopifyAddress(_Lenient):
@@ -102,7 +171,9 @@ class ShopifyDiscountAllocation(_Lenient):
 
 
 class ShopifyLineItem(_Lenient):
-    id: int
+    id: ShopifyId
+    variant_id: ShopifyId | None = None
+    product_id: ShopifyId | None = None
     sku: str | None = None
     name: str | None = None
     title: str | None = None
@@ -114,6 +185,26 @@ class ShopifyLineItem(_Lenient):
 
 class ShopifyShippingLine(_Lenient):
     price: str
+    code: str | None = None
+    title: str | None = None
+
+
+class ShopifyNoteAttribute(_Lenient):
+    """A cart/checkout attribute: {"name": ..., "value": ...} as the storefront sent it."""
+
+    name: str = ""
+    value: str | None = None
+
+    @field_validator("name", "value", mode="before")
+    @classmethod
+    def _scalar_as_text(cls, raw: Any, info: ValidationInfo) -> Any:
+        # Storefront scripts send numbers and booleans too: an odd attribute is kept as text,
+        # anything else (null, a list, an object) names nothing, and is no broken order.
+        if isinstance(raw, bool | int | float):
+            return str(raw)
+        if isinstance(raw, str):
+            return raw
+        return "" if info.field_name == "name" else None
 
 
 class ShopifyCustomer(_Lenient):
@@ -124,10 +215,13 @@ class ShopifyCustomer(_Lenient):
 
 
 class ShopifyOrder(_Lenient):
-    id: int = Field(ge=1, lt=2**63)
+    id: ShopifyId
+    admin_graphql_api_id: str | None = None
     name: str | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime | None = None
+    cancelled_at: UtcDatetime | None = None
+    cancel_reason: str | None = None
     currency: str
     taxes_included: bool = False
     total_price: str
@@ -146,6 +240,7 @@ class ShopifyOrder(_Lenient):
     gateway: str | None = None
     payment_gateway_names: list[str] = []
     note: str | None = None
+    note_attributes: list[ShopifyNoteAttribute] = []
     test: bool = False
 
 
@@ -183,13 +278,13 @@ class ShopifyWebhooks:
                 audit_headers=audit,
             )
 
-        # The topic header is not signed: it only chooses what to look for. What the order is
-        # and whether it is paid come from the signed body, so a captured orders/create of a
-        # pending order resent as orders/paid pays nothing.
-        if topic == "orders/create":
+        # The topic header is not signed: it only chooses what to look for. What the order is,
+        # whether it is cancelled and whether it is paid come from the signed body, so a
+        # captured orders/create of a pending order resent as orders/paid pays nothing.
+        if topic in ORDER_TOPICS:
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
             event: OrderReported | PaymentReported = OrderReported(order=to_order(shopify_order))
-        elif topic == "orders/paid":
+        elif topic == PAID_TOPIC:
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
             if shopify_order.financial_status not in PAID_STATUSES:
                 return ignored(
@@ -197,6 +292,11 @@ class ShopifyWebhooks:
                     "not paid"
                 )
             event = PaymentReported(payment=to_payment(shopify_order, webhook_id))
+        elif topic == EDITED_TOPIC:
+            return ignored(
+                "orders/edited carries the order edit, not the order: "
+                "the orders/updated Shopify sends with it reports the edited order"
+            )
         else:
             return ignored(f"topic {topic} is not handled")
         return ParsedWebhook(event_id=webhook_id, topic=topic, event=event, audit_headers=audit)
@@ -245,8 +345,89 @@ def _address(address: ShopifyAddress | None) -> Address | None:
     )
 
 
+def _attribute_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _attributes(order: ShopifyOrder, names: frozenset[str]) -> Iterable[str]:
+    """The non-blank values of the note attributes with one of `names`, in order."""
+    for attribute in order.note_attributes:
+        if _attribute_key(attribute.name) in names and attribute.value and attribute.value.strip():
+            yield attribute.value.strip()
+
+
+def _tax_id(order: ShopifyOrder) -> str | None:
+    """The buyer's NIP or EU VAT number from the checkout attributes, as an invoice prints it
+    (PL 123-456-78-90 -> PL1234567890). Text that is no tax id ("brak", "-") is none."""
+    for value in _attributes(order, TAX_ID_ATTRIBUTES):
+        compact = re.sub(r"[\s.\-]+", "", value).upper()
+        if _TAX_ID.fullmatch(compact) and any(ch.isdigit() for ch in compact):
+            return compact
+    return None
+
+
+def _locker(order: ShopifyOrder) -> PickupPoint | None:
+    """An InPost locker the buyer chose: a shipping line naming InPost/Paczkomat, and the
+    locker's id in a checkout attribute or the shipping line's code."""
+    lockers = [
+        line
+        for line in order.shipping_lines
+        if any(
+            word in f"{line.code or ''} {line.title or ''}".lower()
+            for word in _LOCKER_SHIPPING_WORDS
+        )
+    ]
+    if not lockers:
+        return None
+    for value in _attributes(order, LOCKER_ATTRIBUTES):
+        found = _LOCKER_ID.search(value)
+        if found:
+            # "KRA01M, ul. Floriańska 3, Kraków": what follows the id names the point.
+            rest = value[found.end() :].strip(" ,;:-\u2013") or None
+            return _pickup_point(order, found.group(1), rest)
+    for line in lockers:
+        found = _LOCKER_ID.search(line.code or "")
+        if found:
+            return _pickup_point(order, found.group(1), line.title)
+    return None
+
+
+def _pickup_point(order: ShopifyOrder, point_id: str, name: str | None) -> PickupPoint:
+    shipping = order.shipping_address
+    phone = (shipping.phone if shipping else None) or order.phone
+    if phone is None and order.customer is not None:
+        phone = order.customer.phone
+    return PickupPoint(
+        carrier="inpost",
+        point_id=point_id.upper(),
+        name=name[:MAX_POINT_NAME] if name else None,
+        phone=phone,
+    )
+
+
+def _line(number: int, item: ShopifyLineItem, currency: str) -> OrderLine:
+    # The listing is the variant (what a Shopify listing mapping names); a product without
+    # variants has only its product id. Lines naming neither (a tip, a custom line without a
+    # SKU) hold no stock.
+    listing = item.variant_id or item.product_id
+    return OrderLine(
+        line_no=number,
+        sku=(item.sku or "").strip() or None,
+        listing_id=str(listing) if listing else None,
+        channel_line_id=str(item.id),
+        name=item.name or item.title or "",
+        quantity=item.quantity,
+        unit_price=_money(item.price, currency),
+        vat_rate=_vat_percent(item.tax_lines),
+        discount=total_of([_money(d.amount, currency) for d in item.discount_allocations], currency)
+        if item.discount_allocations
+        else None,
+    )
+
+
 def to_order(source: ShopifyOrder) -> Order:
-    """Map a Shopify REST Order to the canonical order. Lines name the internal SKU in `sku`."""
+    """Map a Shopify REST Order to the canonical order. Lines name the channel's SKU in `sku`
+    and the variant in `listing_id`; intake maps them to internal SKUs."""
     try:
         return _to_order(source)
     except (ValidationError, ValueError) as error:
@@ -254,24 +435,16 @@ def to_order(source: ShopifyOrder) -> Order:
         raise MalformedWebhook(f"order {source.id}: {message}") from error
 
 
+def _revision(source: ShopifyOrder) -> int:
+    moments = [source.updated_at or source.created_at]
+    if source.cancelled_at is not None:
+        moments.append(source.cancelled_at)  # a cancel never ranks below what it cancelled
+    return int(max(moments).timestamp() * 1000)
+
+
 def _to_order(source: ShopifyOrder) -> Order:
     currency = source.currency.upper()
-    lines = [
-        OrderLine(
-            line_no=number,
-            sku=(item.sku or "").strip() or None,
-            name=item.name or item.title or "",
-            quantity=item.quantity,
-            unit_price=_money(item.price, currency),
-            vat_rate=_vat_percent(item.tax_lines),
-            discount=total_of(
-                [_money(d.amount, currency) for d in item.discount_allocations], currency
-            )
-            if item.discount_allocations
-            else None,
-        )
-        for number, item in enumerate(source.line_items, start=1)
-    ]
+    lines = [_line(number, item, currency) for number, item in enumerate(source.line_items, 1)]
     items_total = (
         _money(source.total_line_items_price, currency)
         if source.total_line_items_price is not None
@@ -280,28 +453,37 @@ def _to_order(source: ShopifyOrder) -> Order:
     total = _money(source.total_price, currency)
     customer = source.customer
     billing = source.billing_address
+    shipping = source.shipping_address
+    company = (billing.company if billing else None) or (shipping.company if shipping else None)
+    tax_id = _tax_id(source)
     buyer = Buyer(
         name=_full_name(customer.first_name, customer.last_name) if customer else None,
         email=source.email or (customer.email if customer else None),
         phone=source.phone or (customer.phone if customer else None),
-        company=billing.company if billing and billing.company else None,
+        company=company or None,
+        tax_id=tax_id,
     )
     channel_payment = (
         ChannelPayment(provider=SOURCE, payment_id=str(source.id), amount=total)
         if source.financial_status in PAID_STATUSES
         else None
     )
+    delivery: Delivery | None = _locker(source) or _address(shipping)
+    refs = {}
+    graphql_id = (source.admin_graphql_api_id or "").strip()
+    if _GRAPHQL_ORDER_ID.fullmatch(graphql_id):
+        refs["admin_graphql_api_id"] = graphql_id
     return Order(
         channel=SOURCE,
         external_id=str(source.id),
         external_number=source.name,
-        revision=int((source.updated_at or source.created_at).timestamp() * 1000),
+        revision=_revision(source),
         placed_at=source.created_at,
         currency=currency,
         prices_include_vat=source.taxes_included,
         lines=lines,
         buyer=buyer,
-        delivery=_address(source.shipping_address),
+        delivery=delivery,
         payment_method=_payment_method(source),
         totals=Totals(
             items=items_total,
@@ -313,6 +495,12 @@ def _to_order(source: ShopifyOrder) -> Order:
         channel_payment=channel_payment,
         note=source.note,
         test=source.test,
+        channel_status=ChannelStatus.CANCELLED
+        if source.cancelled_at is not None
+        else ChannelStatus.OPEN,
+        invoice_requested=tax_id is not None,
+        billing_address=_address(billing) if tax_id is not None else None,
+        channel_refs=refs,
     )
 
 
