@@ -5,6 +5,9 @@ python -m infra.admin revoke-api-key --stack orderhub-dev --key ohk_...
 python -m infra.admin failed-webhooks --stack orderhub-dev
 python -m infra.admin replay-webhook --stack orderhub-dev --source stripe --event-id evt_...
 python -m infra.admin show-webhook --stack orderhub-dev --source shopify --event-id <id>
+python -m infra.admin allegro-login --stack orderhub-dev
+    (Allegro's device flow: confirm in the browser as the seller; the refresh token the
+    poller then keeps rotating is stored in the stack's allegro secret)
 """
 
 from __future__ import annotations
@@ -47,13 +50,46 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name)
         command.add_argument("--source", required=True, choices=sources)
         command.add_argument("--event-id", required=True)
+    commands.add_parser(
+        "allegro-login",
+        help="authorise orderhub as the Allegro seller (OAuth device flow); stores the token",
+    )
     for command in commands.choices.values():
         command.add_argument("--stack", required=True, help="e.g. orderhub-dev")
     return parser
 
 
+def allegro_login(stack: str) -> int:
+    """The device flow against the secret's environment (sandbox or production): the
+    client id and secret must be in `<stack>/allegro` first; the tokens are merged into it."""
+    import httpx
+
+    from shared.providers.channels.allegro.oauth import device_login, endpoints
+
+    secrets = boto3.client("secretsmanager")
+    secret_id = outputs_of(stack)["AllegroSecretName"]
+    document = json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])
+    if not document.get("client_id") or not document.get("client_secret"):
+        print(f"put client_id and client_secret into {secret_id} first", file=sys.stderr)
+        return 1
+    with httpx.Client(timeout=30) as http:
+        tokens = device_login(
+            document["client_id"],
+            document["client_secret"],
+            endpoints(document).auth,
+            http,
+            show=lambda text: print(text, file=sys.stderr),
+        )
+    document.update(tokens)
+    secrets.put_secret_value(SecretId=secret_id, SecretString=json.dumps(document))
+    print(f"stored in {secret_id}: the poller starts with its next run", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "allegro-login":
+        return allegro_login(args.stack)
     table = Table(outputs_of(args.stack)["TableName"])
     inbox = InboxRepository(table)
     if args.command == "create-api-key":

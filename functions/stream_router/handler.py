@@ -27,6 +27,8 @@ from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
 from shared.kernel.errors import DomainError
 from shared.orders.store import timeline_entry_of
 from shared.orders.wiring import order_intake, order_store
+from shared.payments.domain import PaymentDecision
+from shared.payments.events import PaymentRejected
 from shared.payments.wiring import GatewaySettings, gateways_of, payment_service, refund_service
 from shared.platform.clock import utc_now
 from shared.platform.event_bus import EventBridgePublisher
@@ -106,6 +108,18 @@ class Router:
         entry = timeline_entry_of(image)
         self.publisher.publish(entry)
         metrics.add_metric(name=entry.type.value, unit=MetricUnit.Count, value=1)
+        if (
+            isinstance(entry.event, PaymentRejected)
+            and entry.event.reason is PaymentDecision.ORDER_CANCELLED_REFUND_NEEDED
+            and self.contexts.intake.changes is not None
+        ):
+            # Money that came after the channel cancelled the order goes back by itself.
+            self.contexts.intake.changes.refund_late_payment(
+                entry.order_id,
+                provider=entry.event.provider,
+                payment_id=entry.event.payment_id,
+                amount=entry.event.amount.amount,
+            )
         if isinstance(entry.event, ShipmentCreated):
             # The shipment's channel hears about it through its own queue (retried with
             # backoff, rate-limited per channel). A redelivered stream record sends again;

@@ -100,7 +100,9 @@ def withdraw_order(
             kind="unknown_order",
         )
         return None
-    contexts.intake.changes.cancel(order_id, event.revision, actor=delivery.actor)
+    # Withdrawn is the channel's last word on it, whatever its clock says next to the
+    # order's (WooCommerce sends no time with a deletion).
+    contexts.intake.changes.cancel(order_id, None, actor=delivery.actor)
     return order_id
 
 

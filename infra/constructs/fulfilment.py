@@ -197,6 +197,24 @@ class Fulfilment(Construct):
             )
         )
 
+    def _await_release(self, fn: object, state_id: str) -> tasks.LambdaInvoke:
+        """Wait for a person's release of a held order (a task token POST .../release
+        resumes; no timeout: a hold lasts until someone decides)."""
+        return _retry_transient(
+            tasks.LambdaInvoke(
+                self,
+                state_id,
+                lambda_function=fn,  # type: ignore[arg-type]
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=_task_input(
+                    "await_release",
+                    order_id=sfn.JsonPath.string_at("$.order_id"),
+                    task_token=sfn.JsonPath.task_token,
+                ),
+                result_path="$.release",
+            )
+        )
+
     def _definition(self, fn: object) -> sfn.IChainable:
         failed = sfn.Fail(
             self,
@@ -214,20 +232,7 @@ class Fulfilment(Construct):
         compensate.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         ready = self._task("MarkReadyToShip", fn, "mark_ready_to_ship", result_path="$.ready")
         # A held order (a high-risk payment) waits for a person's release, then comes back.
-        await_release = _retry_transient(
-            tasks.LambdaInvoke(
-                self,
-                "AwaitRelease",
-                lambda_function=fn,  # type: ignore[arg-type]
-                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                payload=_task_input(
-                    "await_release",
-                    order_id=sfn.JsonPath.string_at("$.order_id"),
-                    task_token=sfn.JsonPath.task_token,
-                ),
-                result_path="$.release",
-            )
-        )
+        await_release = self._await_release(fn, "AwaitRelease")
         ready.next(
             sfn.Choice(self, "HeldForReview")
             .when(sfn.Condition.string_equals("$.ready.status", "held"), await_release.next(ready))
@@ -267,20 +272,7 @@ class Fulfilment(Construct):
         reserve = self._task("ReserveStock", fn, "reserve_stock", result_path="$.reservation")
         # Lines with unknown SKUs: wait for the shop to map them and release the order (the
         # same task-token wait a held payment uses), then reserve again.
-        await_mapping = _retry_transient(
-            tasks.LambdaInvoke(
-                self,
-                "AwaitSkuMapping",
-                lambda_function=fn,  # type: ignore[arg-type]
-                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                payload=_task_input(
-                    "await_release",
-                    order_id=sfn.JsonPath.string_at("$.order_id"),
-                    task_token=sfn.JsonPath.task_token,
-                ),
-                result_path="$.release",
-            )
-        )
+        await_mapping = self._await_release(fn, "AwaitSkuMapping")
         await_payment = self._await_payment(fn, "AwaitPayment", "$.payment_window_seconds")
         await_payment.add_catch(
             sfn.Pass(

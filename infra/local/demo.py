@@ -12,10 +12,20 @@ them is partly refunded through the provider that took the money (Idempotency-Ke
 by the provider's refund notification); a split tender pays one order part on Stripe and the
 rest through a PayU session that asks for what is left, paid once; and the listing, with each
 order's payment status and method.
+
+Then the sales channels, each over its own transport on its simulator: a Shopify orders/updated
+delivered before its orders/create (one current order), a WooCommerce webhook delivered once and
+a dropped one repaired by the WooCommerce poller, an Allegro order read from its journal by the
+poller, an Amazon ORDER_CHANGE put on the SQS queue twice, and an own-store POST /api/v1/orders
+sent twice with one Idempotency-Key: one listing shows all five. One order per channel is
+shipped and the tracking number reaches that channel's API (the own store has none to tell); a
+Shopify cancellation cancels its order here and gives the stock back; and an unknown Shopify
+variant holds its order until PUT /api/v1/listings maps it and the order is released.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +40,12 @@ WAIT_SECONDS = 30
 PROVIDERS = ("stripe", "payu", "przelewy24", "paypal")
 RETURN_URL = "https://shop.example/thanks"
 TEE = Line("TEE-ORGANIC-M", "Koszulka organiczna M", 1, "89.00")
+MUG = Line("MUG-KRAKOW-350", "Kubek Kraków 350 ml", 1, "49.00")
+CHANNELS = ("shopify", "woocommerce", "allegro", "amazon", "store")
+
+
+def shippable(order: dict[str, Any]) -> bool:
+    return bool(order["status"] == "ready_to_ship")
 
 
 class Demo:
@@ -365,6 +381,247 @@ class Demo:
             f"{len(shown)} of {len(self.paid_orders)} listed",
         )
 
+    # -- sales channels --------------------------------------------------------------------------
+    def channel_order(
+        self, channel: str, external_id: str, ready: Callable[[dict[str, Any]], bool] = bool
+    ) -> dict[str, Any] | None:
+        """The one order `channel`'s id names, once `ready` holds (None if it never arrives)."""
+
+        def view() -> dict[str, Any] | None:
+            found = self.api(f"/api/v1/orders?channel={channel}&external_id={external_id}")
+            items = found["items"]
+            return self.order(items[0]["order_id"]) if len(items) == 1 else None
+
+        found = self.wait_for(view, lambda o: o is not None and ready(o))
+        return dict(found) if found is not None else None
+
+    def run_poller(self, provider: str) -> None:
+        """What the provider's EventBridge schedule does: run its poller Lambda once."""
+        construct = "".join(part.capitalize() for part in provider.split("_"))
+        name = self.stack._physical("AWS::Lambda::Function", f"{construct}Poller")
+        answer = self.stack.client("lambda").invoke(FunctionName=name, Payload=b"{}")
+        if "FunctionError" in answer:
+            raise RuntimeError(f"{provider} poller failed: {answer['Payload'].read()!r}")
+
+    def sales_channels(self) -> None:
+        print("\n8. Orders from all five sales channels, each over its own transport", flush=True)
+        # channel -> (its external id, our order id): one order per channel, shipped below
+        placed: dict[str, tuple[str, str]] = {}
+        for channel, arrives in (
+            ("shopify", self.shopify_arrives),
+            ("woocommerce", self.woocommerce_arrives),
+            ("allegro", self.allegro_arrives),
+            ("amazon", self.amazon_arrives),
+            ("store", self.store_arrives),
+        ):
+            arrived = arrives()
+            if arrived is not None:
+                placed[channel] = arrived
+        self.order_book(placed)
+        self.ship_each(placed)
+        self.channel_cancellation()
+        self.unknown_sku()
+
+    def shopify_arrives(self) -> tuple[str, str] | None:
+        created = self.shopify.order(5770010030, [MUG], cash_on_delivery=True)
+        moved = dict(created["shipping_address"], address1="ul. Nowa 5", city="Gdańsk")
+        updated = self.shopify.updated(created, shipping_address=moved)
+        self.shopify.webhook("orders/updated", updated).send(self.http)
+        self.shopify.webhook("orders/create", created).send(self.http)
+        order = self.channel_order("shopify", str(created["id"]), shippable)
+        self.check(
+            "Shopify: orders/updated before its orders/create, one current order",
+            order is not None and order["delivery"]["city"] == "Gdańsk",
+            f"delivery to {order['delivery']['city']}" if order else "not stored",
+        )
+        return (str(created["id"]), order["order_id"]) if order else None
+
+    def woocommerce_arrives(self) -> tuple[str, str] | None:
+        woo = self.stack.simulator("woocommerce")
+        delivered = woo.put(woo.order(4101, [MUG], cash_on_delivery=True), deliver=True)
+        dropped = woo.put(woo.order(4102, [MUG], cash_on_delivery=True))  # its webhook is lost
+        order = self.channel_order("woocommerce", str(delivered["id"]), shippable)
+        self.check(
+            "WooCommerce: its webhook, delivered once, stores the order",
+            order is not None,
+            f"deliveries {woo.sent}",
+        )
+        self.run_poller("woocommerce")
+        repaired = self.channel_order("woocommerce", str(dropped["id"]), shippable)
+        self.check(
+            "WooCommerce: a dropped delivery is repaired by the poller", repaired is not None
+        )
+        return (str(delivered["id"]), order["order_id"]) if order else None
+
+    def allegro_arrives(self) -> tuple[str, str] | None:
+        allegro = self.stack.simulator("allegro")
+        self.run_poller("allegro")  # the first run starts the cursor at the journal's end
+        form_id = allegro.buy([MUG], cod=True, pickup_point="POZ08A")
+        self.run_poller("allegro")
+        self.run_poller("allegro")
+        order = self.channel_order("allegro", form_id, shippable)
+        delivery = order["delivery"] if order else {}
+        self.check(
+            "Allegro: the poller reads it from the order journal once, to a pickup point",
+            delivery.get("point_id") == "POZ08A",
+            f"{delivery.get('kind')} {delivery.get('point_id')}",
+        )
+        return (form_id, order["order_id"]) if order else None
+
+    def amazon_arrives(self) -> tuple[str, str] | None:
+        amazon = self.stack.simulator("amazon")
+        amazon_id = amazon.place_order([MUG])
+        notice = amazon.notification(amazon_id)
+        sqs, queue = self.stack.client("sqs"), self.stack.queue_url("amazon")
+        for _ in range(2):  # SQS delivers at least once
+            sqs.send_message(QueueUrl=queue, MessageBody=notice)
+        order = self.channel_order("amazon", amazon_id, shippable)
+        self.check(
+            "Amazon: ORDER_CHANGE twice on the queue, one order, paid on Amazon",
+            order is not None and order["payment"]["status"] == "paid",
+            f"payment {order['payment']['status']}" if order else "not stored",
+        )
+        return (amazon_id, order["order_id"]) if order else None
+
+    def store_arrives(self) -> tuple[str, str] | None:
+        body = {
+            "external_id": "STORE-1001",
+            "currency": "PLN",
+            "lines": [{"sku": MUG.sku, "quantity": 1, "unit_price": 4900, "vat_rate": 23}],
+            "shipping": 1299,
+            "buyer": {"email": "anna@example.pl", "name": "Anna Nowak", "phone": "+48500100200"},
+            "delivery": {"kind": "pickup_point", "carrier": "inpost", "point_id": "KRA01M"},
+            "payment_method": "cash_on_delivery",
+        }
+        key = {"Idempotency-Key": "demo-checkout-STORE-1001"}
+        first = self.http.post("/api/v1/orders", json=body, headers=key)
+        again = self.http.post("/api/v1/orders", json=body, headers=key)
+        order = self.channel_order("store", "STORE-1001", shippable)
+        self.check(
+            "own store: POST /api/v1/orders twice with one Idempotency-Key, one order",
+            first.status_code == again.status_code == 201
+            and again.json().get("order_id") == first.json().get("order_id")
+            and order is not None,
+            f"HTTP {first.status_code}, {again.status_code}",
+        )
+        return ("STORE-1001", order["order_id"]) if order else None
+
+    def order_book(self, placed: dict[str, tuple[str, str]]) -> None:
+        print("\n   One listing, GET /api/v1/orders:")
+        ours = {order_id for _, order_id in placed.values()}
+        rows = [r for r in self.api("/api/v1/orders?limit=100")["items"] if r["order_id"] in ours]
+        for row in sorted(rows, key=lambda r: list(CHANNELS).index(r["channel"])):
+            print(
+                f"     {row['channel']:<12} {row['external_id']:<37} {row['status']:<14} "
+                f"{row['total']['amount'] / 100:>7.2f} {row['total']['currency']}"
+            )
+        channels = {row["channel"] for row in rows}
+        self.check(
+            "all five channels in one listing",
+            channels == set(CHANNELS),
+            ", ".join(sorted(channels)),
+        )
+
+    def ship_each(self, placed: dict[str, tuple[str, str]]) -> None:
+        print("\n9. One shipment per channel; the tracking number reaches the channel", flush=True)
+        for channel, (_, order_id) in placed.items():
+            body = {"carrier": "inpost", "tracking_number": f"DEMO-{channel.upper()}-1"}
+            answer = self.http.post(f"/api/v1/orders/{order_id}/shipments", json=body)
+            if answer.status_code != 201:
+                self.check(f"{channel}: shipment accepted", False, f"HTTP {answer.status_code}")
+        for channel, (external_id, order_id) in placed.items():
+            if channel == "store":
+                continue
+            tracking = f"DEMO-{channel.upper()}-1"
+            shipments = self.wait_for(
+                functools.partial(self.shipments, order_id),
+                lambda items: bool(items) and all(s["channel_notified"] for s in items),
+            )
+            self.check(
+                f"{channel}: shipped here; its API got tracking number {tracking}",
+                bool(shipments)
+                and shipments[0]["channel_notified"]
+                and self.channel_saw(channel, external_id, tracking),
+            )
+        if "store" in placed:
+            order_id = placed["store"][1]
+            shipments = self.shipments(order_id)
+            self.check(
+                "store: shipped; no channel to tell (channel_notified false)",
+                len(shipments) == 1 and shipments[0]["channel_notified"] is False,
+            )
+
+    def shipments(self, order_id: str) -> list[dict[str, Any]]:
+        return list(self.api(f"/api/v1/orders/{order_id}/shipments")["items"])
+
+    def channel_saw(self, channel: str, external_id: str, tracking: str) -> bool:
+        simulator = self.stack.simulator(channel)
+        if channel == "shopify":
+            fulfillments = simulator.fulfillments(external_id)
+            return [f["trackingInfo"][0]["number"] for f in fulfillments] == [tracking]
+        if channel == "woocommerce":
+            notes = [n["note"] for n in simulator.notes(int(external_id))]
+            return any(tracking in note for note in notes) and (
+                simulator.stored(int(external_id))["status"] == "completed"
+            )
+        if channel == "allegro":
+            return [s["waybill"] for s in simulator.shipments(external_id)] == [tracking]
+        if channel == "amazon":
+            return [p["trackingNumber"] for p in simulator.packages(external_id)] == [tracking]
+        return False
+
+    def channel_cancellation(self) -> None:
+        print("\n10. Cancelled on Shopify: cancelled here, the stock goes back", flush=True)
+        before = self.api("/api/v1/stock/TEE-ORGANIC-M")["reserved"]
+        tees = Line("TEE-ORGANIC-M", "Koszulka organiczna M", 2, "89.00")
+        created = self.shopify.order(5770010031, [tees], cash_on_delivery=True)
+        self.shopify.webhook("orders/create", created).send(self.http)
+        ready = self.channel_order("shopify", str(created["id"]), shippable)
+        reserved = self.api("/api/v1/stock/TEE-ORGANIC-M")["reserved"]
+        self.shopify.webhook("orders/cancelled", self.shopify.cancelled(created)).send(self.http)
+        cancelled = self.channel_order(
+            "shopify", str(created["id"]), lambda o: o["status"] == "cancelled"
+        )
+        after = self.api("/api/v1/stock/TEE-ORGANIC-M")["reserved"]
+        self.check(
+            "orders/cancelled cancels the order and releases its two tees",
+            ready is not None
+            and reserved == before + 2
+            and cancelled is not None
+            and cancelled["status_reason"] == "cancelled_on_channel"
+            and after == before,
+            f"tees reserved {before} -> {reserved} -> {after}",
+        )
+
+    def unknown_sku(self) -> None:
+        print("\n11. A Shopify variant we do not know: held until the shop maps it", flush=True)
+        odd = Line("SHOPIFY-ONLY-VARIANT", "Kubek (wariant)", 1, "49.00")
+        created = self.shopify.order(5770010032, [odd], cash_on_delivery=True)
+        self.shopify.webhook("orders/create", created).send(self.http)
+        held = self.channel_order("shopify", str(created["id"]), lambda o: o["held"] is not None)
+        self.check(
+            "the order is held, naming the unknown line",
+            held is not None and held["status"] == "received",
+            str(held["held"]) if held else "not stored",
+        )
+        if held is None:
+            return
+        variant = created["line_items"][0]["variant_id"]
+        mapped = self.http.put(
+            f"/api/v1/listings/shopify/{variant}", json={"sku": "MUG-KRAKOW-350"}
+        )
+        released = self.http.post(f"/api/v1/orders/{held['order_id']}/release", json={})
+        ready = self.channel_order("shopify", str(created["id"]), shippable)
+        self.check(
+            "mapped to MUG-KRAKOW-350 and released: ready_to_ship",
+            mapped.status_code == 200
+            and released.status_code == 200
+            and ready is not None
+            and ready["lines"][0]["sku"] == "MUG-KRAKOW-350"
+            and ready["held"] is None,
+            f"PUT listing HTTP {mapped.status_code}, release HTTP {released.status_code}",
+        )
+
     def nothing_dead_lettered(self) -> None:
         depths = self.stack.dead_letter_depths()
         self.check("no dead-lettered messages", not any(depths.values()), str(depths))
@@ -388,6 +645,7 @@ def run_demo() -> int:
             demo.refund()
             demo.split_tender()
             demo.listing()
+            demo.sales_channels()
             demo.nothing_dead_lettered()
         except Exception as error:
             demo.check(f"demo ran to the end ({type(error).__name__}: {error})", False)

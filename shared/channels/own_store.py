@@ -151,7 +151,9 @@ class StoreOrder(_Body):
     delivery: StoreAddress | StorePickupPoint = Field(discriminator="kind")
     payment_method: PaymentMethod
     placed_at: UtcDatetime | None = Field(
-        default=None, description="When the buyer ordered (with an offset); omitted: now."
+        default=None,
+        description="When the buyer ordered (with an offset), within the last year and at most "
+        "a day ahead (clock skew); omitted: now.",
     )
     note: Annotated[str, StringConstraints(max_length=5000)] | None = None
     invoice_requested: bool = False
@@ -166,6 +168,10 @@ def request_hash(body: StoreOrder) -> str:
         body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+PLACED_AT_PAST = timedelta(days=366)
+PLACED_AT_AHEAD = timedelta(days=1)
 
 
 class InvalidStoreOrder(ValueError):
@@ -347,6 +353,12 @@ class OwnStore:
         fingerprint = request_hash(body)
         now = self.now()
         placed_at = body.placed_at or now
+        if not now - PLACED_AT_PAST <= placed_at <= now + PLACED_AT_AHEAD:
+            # A checkout's own clock, not history: an import of old orders is not a checkout
+            # (and a date far off would misplace the order in every date-ranged listing).
+            raise InvalidStoreOrder(
+                "placed_at", "must be within the last year and at most a day ahead of now"
+            )
         to_order(body, placed_at=placed_at)  # refused before the key is spent on it
         for attempt in range(MAX_ATTEMPTS):
             claim = self.keys.claim(

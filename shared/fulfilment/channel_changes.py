@@ -16,12 +16,12 @@ is the channel's to give back when it cancels).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from functools import partial
 
-from shared.channels.listings import UNKNOWN_SKU, SkuResolver
+from shared.channels.listings import UNKNOWN_SKU, Resolution, SkuResolver
 from shared.fulfilment.service import RELEASE_WAIT
+from shared.fulfilment.transactions import stage_adjust, stage_release, stage_reserve
 from shared.kernel.errors import ConcurrentModification, OrderNotFound
 from shared.orders.domain import ChannelStatus, Order, OrderStatus
 from shared.orders.events import (
@@ -32,10 +32,10 @@ from shared.orders.events import (
 from shared.orders.ports import OrderStore
 from shared.orders.store import Change, Joined, OrderState
 from shared.payments.ports import PaymentRecordStore
-from shared.payments.refunds import RefundService
+from shared.payments.refunds import IdempotencyConflict, RefundRefused, RefundService
 from shared.payments.service import PAYMENT_WAIT
 from shared.platform.clock import Clock, utc_now
-from shared.platform.table import Transaction, TransactionConflict
+from shared.platform.table import TransactionConflict
 from shared.platform.workflow import TaskTokenStore, Workflow
 from shared.registry import gateway_providers
 from shared.stock.domain import Allocation, Shortage, allocate
@@ -62,6 +62,18 @@ class ChangeOutcome(StrEnum):
     UPDATED = "updated"
     CANCELLED = "cancelled"
     CONFLICT = "conflict"  # cannot be applied: on the order's attention list
+
+
+def _hot_fields(incoming: Order) -> dict[str, object]:
+    """The order item's fields a revision rewrites (None removes one)."""
+    return {
+        "revision": incoming.revision,
+        "total": incoming.totals.total.amount,
+        "currency": incoming.currency,
+        "payment_required": incoming.payment_required,
+        "payment_method": incoming.payment_method.value,
+        "buyer_email": incoming.buyer.email.lower() if incoming.buyer.email else None,
+    }
 
 
 def differences(current: Order, incoming: Order) -> list[str]:
@@ -109,7 +121,7 @@ class ChannelChanges:
     def apply(self, order_id: str, incoming: Order, *, actor: str) -> ChangeOutcome:
         """Apply a channel's delivery of an order it sent before (a newer revision wins)."""
         if incoming.channel_status is ChannelStatus.CANCELLED:
-            return self.cancel(order_id, incoming.revision, actor=actor)
+            return self.cancel(order_id, incoming.revision, actor=actor, final=incoming)
         for _ in range(MAX_ATTEMPTS):
             state = self._load(order_id)
             if incoming.revision <= state.revision:
@@ -120,21 +132,62 @@ class ChannelChanges:
                 continue
         raise ConcurrentModification(f"order {order_id} kept changing while updating it")
 
-    def cancel(self, order_id: str, revision: int, *, actor: str) -> ChangeOutcome:
-        """The channel cancelled the order (or withdrew it) at `revision`."""
+    def cancel(
+        self, order_id: str, revision: int | None, *, actor: str, final: Order | None = None
+    ) -> ChangeOutcome:
+        """The channel cancelled the order at `revision` (None: withdrew it, its last word).
+
+        An older cancellation than the revision applied changes nothing (a reopened order
+        stays open). `final`: the order as the channel sent it with the cancellation; kept as
+        the order's details (the last address, note and buyer the channel knew), since an
+        update it overtook is older and will not be applied after it.
+
+        What follows the cancellation (the refund, waking the workflow) runs again on every
+        redelivery: both are idempotent, so one that failed after the cancel committed is
+        completed by the retry instead of being lost."""
         for _ in range(MAX_ATTEMPTS):
             state = self._load(order_id)
-            if revision <= state.revision and state.status is OrderStatus.CANCELLED:
+            if revision is not None and revision < state.revision:
                 return ChangeOutcome.STALE
-            try:
-                outcome = self._cancel(state, revision, actor)
-            except ConcurrentModification:
-                continue
-            if outcome is ChangeOutcome.CANCELLED:
-                self._refund(order_id)
-                self._wake_workflow(order_id)
+            if state.status is OrderStatus.CANCELLED:
+                if state.status_reason != CANCELLED_ON_CHANNEL:
+                    return ChangeOutcome.STALE  # cancelled here for its own reasons
+                outcome = ChangeOutcome.STALE
+            else:
+                try:
+                    outcome = self._cancel(state, revision, actor, final)
+                except ConcurrentModification:
+                    continue
+                if outcome is not ChangeOutcome.CANCELLED:
+                    return outcome
+            self._refund(order_id)
+            self._wake_workflow(order_id)
             return outcome
         raise ConcurrentModification(f"order {order_id} kept changing while cancelling it")
+
+    def refund_late_payment(
+        self, order_id: str, *, provider: str, payment_id: str, amount: int
+    ) -> bool:
+        """Money that arrived after the channel cancelled the order (the reducer rejected it:
+        `order_cancelled_refund_needed`) goes back through its provider, once. False: not an
+        order cancelled on its channel, not a provider orderhub refunds through, or already
+        refunded (the cancellation's own refund drew on it)."""
+        state = self._load(order_id)
+        if self.refunds is None or state.status_reason != CANCELLED_ON_CHANNEL:
+            return False
+        if provider not in {p.name for p in gateway_providers()}:
+            return False
+        try:
+            self.refunds.request(
+                order_id,
+                amount=amount,
+                reason=CANCELLED_ON_CHANNEL,
+                payment_id=payment_id,
+                idempotency_key=f"{CANCELLED_ON_CHANNEL}:{provider}:{payment_id}",
+            )
+        except RefundRefused:
+            return False
+        return True
 
     # -- updates ----------------------------------------------------------------------------
     def _update(self, state: OrderState, incoming: Order, actor: str) -> ChangeOutcome:
@@ -145,22 +198,17 @@ class ChannelChanges:
         if not changes or state.status is OrderStatus.CANCELLED:
             self._note_revision(state, incoming.revision, actor)
             return ChangeOutcome.UNCHANGED
-        if state.status in _SHIPPED:
+        if state.status in _SHIPPED or state.shipped_any:
+            # A parcel has left: what it holds cannot change here (the channel and the shop
+            # settle a change of a shipped order between them).
             return self._conflict(state, incoming.revision, changes, "shipped", actor)
-        resolution = self.resolver.resolve(incoming)
         lines_change = "lines" in changes
+        resolution = self._resolve(current, incoming, lines_change)
         if lines_change and resolution.unknown and state.status is not OrderStatus.RECEIVED:
             reason = resolution.hold_reason or UNKNOWN_SKU
             return self._conflict(state, incoming.revision, changes, reason, actor)
         joined: list[Joined] = [self.orders.stage_details(state.order_id, resolution.order)]
-        fields: dict[str, object] = {
-            "revision": incoming.revision,
-            "total": incoming.totals.total.amount,
-            "currency": incoming.currency,
-            "payment_required": incoming.payment_required,
-            "payment_method": incoming.payment_method.value,
-            "buyer_email": incoming.buyer.email.lower() if incoming.buyer.email else None,
-        }
+        fields = _hot_fields(incoming)
         if lines_change and state.status in _RESERVED:
             stock_changes, reservations, shortages = self._restock(state, resolution.order)
             if shortages:
@@ -168,13 +216,7 @@ class ChannelChanges:
                 return self._conflict(state, incoming.revision, changes, reason, actor)
             joined.extend(stock_changes)
             fields["reservations"] = [a.model_dump() for a in reservations]
-        held_for_skus = bool(state.held and state.held.startswith(UNKNOWN_SKU))
-        if state.status is OrderStatus.RECEIVED and lines_change:
-            # Still waiting for its lines to be mapped, or newly unknown: the hold follows them.
-            if resolution.hold_reason is not None:
-                fields["held"] = fields["status_reason"] = resolution.hold_reason
-            elif held_for_skus:
-                fields["held"] = fields["status_reason"] = None
+        unheld = self._hold_follows_lines(state, resolution, lines_change, fields)
         if "totals" in changes and state.status in (OrderStatus.PAID, OrderStatus.READY_TO_SHIP):
             # Paid for the old total: a person tops up or refunds the difference.
             fields["attention"] = "total_changed_after_payment"
@@ -193,9 +235,32 @@ class ChannelChanges:
         except TransactionConflict:
             # A reservation grew past what its warehouse has left (another order took it).
             return self._conflict(state, incoming.revision, changes, "insufficient_stock", actor)
-        if held_for_skus and "held" in fields and fields["held"] is None:
+        if unheld:
             self._resume(state.order_id, RELEASE_WAIT)
         return ChangeOutcome.UPDATED
+
+    def _resolve(self, current: Order, incoming: Order, lines_change: bool) -> Resolution:
+        if lines_change:
+            return self.resolver.resolve(incoming)
+        # The lines are as they were: they keep the SKUs intake resolved (a listing remapped
+        # since must not move an order's lines away from their reservations).
+        return Resolution(incoming.model_copy(update={"lines": current.lines}), ())
+
+    @staticmethod
+    def _hold_follows_lines(
+        state: OrderState, resolution: Resolution, lines_change: bool, fields: dict[str, object]
+    ) -> bool:
+        """An order still waiting for its lines to be mapped: the hold follows the new lines
+        (newly unknown ones hold it, mapped ones release it). True: released by this change."""
+        if state.status is not OrderStatus.RECEIVED or not lines_change:
+            return False
+        if resolution.hold_reason is not None:
+            fields["held"] = fields["status_reason"] = resolution.hold_reason
+            return False
+        if state.held and state.held.startswith(UNKNOWN_SKU):
+            fields["held"] = fields["status_reason"] = None
+            return True
+        return False
 
     def _restock(
         self, state: OrderState, order: Order
@@ -215,15 +280,15 @@ class ChannelChanges:
         if shortages:
             return [], [], shortages
         for allocation in allocations:
-            stages.append(partial(_stage_reserve, self.stock, state.order_id, allocation, at))
+            stages.append(partial(stage_reserve, self.stock, state.order_id, allocation, at))
             kept.append(allocation)
         for sku, allocation in held.items():
             wanted = demand.get(sku, 0)
             if wanted == 0:
-                stages.append(partial(_stage_release, self.stock, state.order_id, allocation, at))
+                stages.append(partial(stage_release, self.stock, state.order_id, allocation, at))
             elif wanted != allocation.quantity:
                 stages.append(
-                    partial(_stage_adjust, self.stock, state.order_id, allocation, wanted, at)
+                    partial(stage_adjust, self.stock, state.order_id, allocation, wanted, at)
                 )
                 kept.append(allocation.model_copy(update={"quantity": wanted}))
             else:
@@ -231,12 +296,13 @@ class ChannelChanges:
         return stages, kept, []
 
     # -- cancellation -----------------------------------------------------------------------
-    def _cancel(self, state: OrderState, revision: int, actor: str) -> ChangeOutcome:
-        if state.status is OrderStatus.CANCELLED:
-            self._note_revision(state, revision, actor)
-            return ChangeOutcome.STALE
-        if state.status in _SHIPPED:
-            return self._conflict(state, revision, ["cancelled"], "shipped", actor)
+    def _cancel(
+        self, state: OrderState, revision: int | None, actor: str, final: Order | None
+    ) -> ChangeOutcome:
+        if state.status in _SHIPPED or state.shipped_any:
+            return self._conflict(
+                state, revision or state.revision, ["cancelled"], "shipped", actor
+            )
         held = list(state.reservations)
         cancelled = OrderCancelled(reason=CANCELLED_ON_CHANNEL, reservations=held or None)
         at = self.now()
@@ -253,16 +319,28 @@ class ChannelChanges:
                 set_fields={
                     "status_reason": CANCELLED_ON_CHANNEL,
                     "reservations": [],
-                    "revision": max(revision, state.revision),
+                    "revision": max(revision or 0, state.revision),
                     "held": None,
                 },
             ),
             joined=[
-                partial(_stage_release, self.stock, state.order_id, allocation, at)
-                for allocation in held
+                *(
+                    partial(stage_release, self.stock, state.order_id, allocation, at)
+                    for allocation in held
+                ),
+                *self._final_details(state.order_id, final),
             ],
         )
         return ChangeOutcome.CANCELLED
+
+    def _final_details(self, order_id: str, final: Order | None) -> list[Joined]:
+        current = self.orders.details(order_id) if final is not None else None
+        if final is None or current is None:
+            return []
+        lines_change = "lines" in differences(current, final)
+        return [
+            self.orders.stage_details(order_id, self._resolve(current, final, lines_change).order)
+        ]
 
     def _refund(self, order_id: str) -> None:
         """Give back what payment providers took for a cancelled order (one refund, keyed by
@@ -275,13 +353,19 @@ class ChannelChanges:
             for p in self.payments.of_order(order_id)
             if p.status.paid and p.provider in through
         )
-        if taken > 0:
+        if taken <= 0:
+            return
+        try:
             self.refunds.request(
                 order_id,
                 amount=taken,
                 reason=CANCELLED_ON_CHANNEL,
                 idempotency_key=CANCELLED_ON_CHANNEL,
             )
+        except RefundRefused:
+            pass  # given back already (in the provider's panel): nothing is left to refund
+        except IdempotencyConflict:
+            pass  # asked before, for what was taken then; later money has its own refund
 
     def _wake_workflow(self, order_id: str) -> None:
         """A workflow waiting for the payment or a release goes on, finds the order cancelled
@@ -325,26 +409,3 @@ class ChannelChanges:
         if state is None:
             raise OrderNotFound(order_id)
         return state
-
-
-def _stage_reserve(
-    stock: StockStore, order_id: str, allocation: Allocation, at: datetime, txn: Transaction
-) -> None:
-    stock.reserve(txn, order_id, allocation, at=at)
-
-
-def _stage_release(
-    stock: StockStore, order_id: str, allocation: Allocation, at: datetime, txn: Transaction
-) -> None:
-    stock.release(txn, order_id, allocation, at=at)
-
-
-def _stage_adjust(  # noqa: PLR0917 - partial() binds all but the transaction
-    stock: StockStore,
-    order_id: str,
-    allocation: Allocation,
-    quantity: int,
-    at: datetime,
-    txn: Transaction,
-) -> None:
-    stock.adjust(txn, order_id, allocation, quantity, at=at)

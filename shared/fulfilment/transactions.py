@@ -29,7 +29,8 @@ def reserve_stock(
         state,
         change,
         joined=[
-            partial(_reserve, stock, state.order_id, allocation, at) for allocation in allocations
+            partial(stage_reserve, stock, state.order_id, allocation, at)
+            for allocation in allocations
         ],
     )
 
@@ -48,18 +49,43 @@ def release_stock(
         state,
         change,
         joined=[
-            partial(_release, stock, state.order_id, allocation, at) for allocation in allocations
+            partial(stage_release, stock, state.order_id, allocation, at)
+            for allocation in allocations
         ],
     )
 
 
-def _reserve(
+# Each stages one stock write into an order change's transaction (bound with partial(), the
+# transaction last): the named operations above, a channel's line change, a shipment.
+def stage_reserve(
     stock: StockStore, order_id: str, allocation: Allocation, at: datetime, txn: Transaction
 ) -> None:
     stock.reserve(txn, order_id, allocation, at=at)
 
 
-def _release(
+def stage_release(
     stock: StockStore, order_id: str, allocation: Allocation, at: datetime, txn: Transaction
 ) -> None:
     stock.release(txn, order_id, allocation, at=at)
+
+
+def stage_adjust(  # noqa: PLR0917 - partial() binds all but the transaction
+    stock: StockStore,
+    order_id: str,
+    allocation: Allocation,
+    quantity: int,
+    at: datetime,
+    txn: Transaction,
+) -> None:
+    stock.adjust(txn, order_id, allocation, quantity, at=at)
+
+
+def stage_ship(  # noqa: PLR0917 - partial() binds all but the transaction
+    stock: StockStore,
+    order_id: str,
+    allocation: Allocation,
+    quantity: int,
+    at: datetime,
+    txn: Transaction,
+) -> None:
+    stock.ship(txn, order_id, allocation, quantity, at=at)

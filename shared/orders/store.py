@@ -103,6 +103,8 @@ class OrderState:
     transfer_reminded: bool = False
     # Disputes (chargebacks) already put on the order's attention list, by provider id.
     disputes: tuple[str, ...] = ()
+    # A shipment of it has left (maybe not all of it): its lines can no longer change here.
+    shipped_any: bool = False
 
     @classmethod
     def from_item(cls, item: Item) -> OrderState:
@@ -132,6 +134,7 @@ class OrderState:
             transfer_remind_at=item.get("transfer_remind_at"),
             transfer_reminded=item.get("transfer_reminded", False),
             disputes=tuple(item.get("disputes", ())),
+            shipped_any=item.get("shipped_any", False),
         )
 
 
@@ -475,6 +478,8 @@ def state_after(
         updated = replace(updated, held=fields["held"])
     if "revision" in fields:
         updated = replace(updated, revision=fields["revision"])
+    if "shipped_any" in fields:
+        updated = replace(updated, shipped_any=bool(fields["shipped_any"]))
     if "total" in fields and "currency" in fields:
         updated = replace(updated, total=Money(amount=fields["total"], currency=fields["currency"]))
     if "payment_required" in fields:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.fulfilment.transactions import stage_ship
 from shared.kernel.errors import ConcurrentModification, DomainError, OrderNotFound
 from shared.kernel.time import utc_iso
 from shared.orders.domain import Order, OrderStatus
@@ -52,7 +52,9 @@ class ShipmentRequest(BaseModel):
         None
     )
     lines: list[ShippedLine] | None = Field(
-        default=None, description="Which lines (and how many units); omitted: everything left."
+        default=None,
+        min_length=1,
+        description="Which lines (and how many units); omitted: everything left.",
     )
 
 
@@ -213,12 +215,15 @@ class Shipments:
                         to_status=OrderStatus.SHIPPED if complete else None,
                         actor=actor,
                         at=at,
-                        set_fields={"reservations": [a.model_dump() for a in reservations]},
+                        set_fields={
+                            "reservations": [a.model_dump() for a in reservations],
+                            "shipped_any": True,
+                        },
                     ),
                     joined=[
                         self.records.stage_create(shipment),
                         *(
-                            partial(_stage_ship, self.stock, order_id, held, quantity, at)
+                            partial(stage_ship, self.stock, order_id, held, quantity, at)
                             for held, quantity in shipped
                         ),
                     ],
@@ -277,6 +282,14 @@ def _take_out(
         sku = by_line[shipped.line_no].sku
         if sku is not None:
             units[sku] = units.get(sku, 0) + shipped.quantity
+    held_units = {held.sku: held.quantity for held in state.reservations}
+    for sku, quantity in units.items():
+        if quantity > held_units.get(sku, 0):
+            # Every stock-holding unit ships out of its reservation; one that has none would
+            # leave the warehouse without leaving the stock count.
+            raise NotShippable(
+                f"{quantity} units of {sku} to ship, {held_units.get(sku, 0)} reserved for it"
+            )
     left: list[Allocation] = []
     taken: list[tuple[Allocation, int]] = []
     for held in state.reservations:
@@ -286,14 +299,3 @@ def _take_out(
         if held.quantity - quantity > 0:
             left.append(held.model_copy(update={"quantity": held.quantity - quantity}))
     return left, taken
-
-
-def _stage_ship(  # noqa: PLR0917 - partial() binds all but the transaction
-    stock: StockStore,
-    order_id: str,
-    held: Allocation,
-    quantity: int,
-    at: datetime,
-    txn: Transaction,
-) -> None:
-    stock.ship(txn, order_id, held, quantity, at=at)

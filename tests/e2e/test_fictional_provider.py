@@ -113,9 +113,7 @@ def poll_is_stored_once(stack: Any) -> None:
             lambda: [r for r, _ in stack.scheduler.fired if r == rule], lambda f: len(f) > after
         )
         wait_for(
-            lambda: [
-                i for i in stack.runtime.invocations if "AcmemarketPoller" in i.function_name
-            ],
+            lambda: [i for i in stack.runtime.invocations if "AcmemarketPoller" in i.function_name],
             lambda runs: len(runs) > after,
         )
 
