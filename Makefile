@@ -54,11 +54,12 @@ demo: setup ## set up, run the whole flow on the embedded stack, print a verdict
 local: setup ## serve the embedded stack on 127.0.0.1:3000 (ORDERHUB_PORT) until Ctrl-C
 	exec $(PY) -m infra.local serve
 
-# Two processes: moto's in-process mocks (unit, integration, infra) and the embedded stack
-# (workflow, e2e) both own moto's process-wide backends, so they never share a process.
+# Two runs: moto's in-process mocks (unit, integration, infra) and the embedded stack
+# (workflow, e2e) both own moto's process-wide backends, so they never share a process. Each
+# run has two workers; in the second each worker deploys an embedded stack of its own.
 test: setup ## set up and run every test (unit, integration, workflow, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider -q -n 2 tests/unit tests/integration tests/infra
-	$(PY) -m pytest -p no:cacheprovider -q tests/workflow tests/e2e
+	$(PY) -m pytest -p no:cacheprovider -q -n 2 tests/workflow tests/e2e
 
 lint: setup ## ruff + mypy (strict)
 	$(VENV)/bin/ruff check .

@@ -103,6 +103,23 @@ def shopify(simulator: Any, secret: dict[str, str]) -> Delivery:
     return Delivery("Shopify orders/create", signed, check, "HMAC-SHA256")
 
 
+def woocommerce(simulator: Any, secret: dict[str, str]) -> Delivery:
+    from shared.providers.channels.woocommerce.resources import WooOrder
+    from shared.providers.channels.woocommerce.webhook import sign
+
+    signed = simulator.webhook("order.created", simulator.order(5770019002, list(LINES)))
+    key = secret["webhook_secret"]
+
+    def check(event: dict[str, Any]) -> None:
+        body = _body(event)
+        expected = sign(body, key).encode()
+        if not hmac.compare_digest(expected, event["headers"]["x-wc-webhook-signature"].encode()):
+            raise RuntimeError("floor: bad signature")
+        WooOrder.model_validate_json(body)
+
+    return Delivery("WooCommerce order.created", signed, check, "HMAC-SHA256")
+
+
 def stripe(simulator: Any, secret: dict[str, str]) -> Delivery:
     from shared.providers.payments.stripe.webhook import (
         StripeEvent,
@@ -216,6 +233,7 @@ def paypal(simulator: Any, secret: dict[str, str]) -> Delivery:
 
 BUILDERS: dict[str, Callable[[Any, dict[str, str]], Delivery]] = {
     "shopify": shopify,
+    "woocommerce": woocommerce,
     "stripe": stripe,
     "payu": payu,
     "przelewy24": przelewy24,

@@ -419,5 +419,7 @@ def test_every_channel_at_once_leaves_every_invariant_true(
     # AND nothing is stuck in the inbox or dead-lettered
     assert inbox_failures(embedded) - failures_before == set()
     dead_after = embedded.dead_letter_depths()
-    assert {q: n for q, n in dead_after.items() if n != dead_before.get(q, 0)} == {}
+    grew = {q: n for q, n in dead_after.items() if n != dead_before.get(q, 0)}
+    # (other tests' own queues, e.g. an event tap on the bus, are no dead-letter queues)
+    assert {q: n for q, n in grew.items() if "DLQ" in q or "Rejected" in q} == {}
     print(f"channel storm: checked in {time.monotonic() - started:.1f} s")
