@@ -40,10 +40,12 @@ def the_order(http: httpx.Client, channel: str, external_id: str, **wanted: Any)
             return None
         return http.get(f"/api/v1/orders/{found[0]['order_id']}").json()  # type: ignore[no-any-return]
 
-    return eventually(
+    found = eventually(
         view,
         lambda o: o is not None and all(field(o, k) == v for k, v in wanted.items()),
-    )  # type: ignore[return-value]
+    )
+    assert found is not None
+    return found
 
 
 def field(view: dict[str, Any], path: str) -> Any:
@@ -76,11 +78,12 @@ def ship(http: httpx.Client, order_id: str, tracking: str) -> dict[str, Any]:
 
 
 def notified(http: httpx.Client, order_id: str) -> list[dict[str, Any]]:
-    return eventually(  # type: ignore[no-any-return]
+    items: list[dict[str, Any]] = eventually(
         lambda: http.get(f"/api/v1/orders/{order_id}/shipments").json()["items"],
         lambda items: bool(items) and all(s["channel_notified"] for s in items),
         timeout=30,
     )
+    return items
 
 
 # -- Shopify ------------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -43,9 +42,8 @@ import httpx
 
 from shared.providers.channels.allegro.api import MEDIA_TYPE
 from shared.providers.channels.allegro.oauth import DEVICE_GRANT, DEVICE_PATH, TOKEN_PATH
-from shared.providers.simulation import Line, money_text
+from shared.providers.simulation import Answer, Line, ServedApi, money_text
 
-MAX_REQUEST_BYTES = 1_000_000
 FIRST_EVENT_ID = 1532603898317497  # the docs' sample id; later ones only grow
 CARRIER_IDS = frozenset(
     {"INPOST", "DPD", "DHL", "UPS", "GLS", "POCZTA_POLSKA", "FEDEX", "ALLEGRO", "OTHER"}
@@ -79,27 +77,19 @@ def _errors(code: str, message: str, path: str | None = None) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    media_type: str = MEDIA_TYPE
-
-
 class _Refusal(Exception):
-    def __init__(self, answer: _Answer) -> None:
+    def __init__(self, answer: Answer) -> None:
         super().__init__(answer.status)
         self.answer = answer
 
 
 def _refuse(status: int, code: str, message: str, path: str | None = None) -> _Refusal:
-    return _Refusal(_Answer(status, _errors(code, message, path)))
+    return _Refusal(Answer(status, _errors(code, message, path)))
 
 
 def _oauth_refusal(status: int, error: str, description: str) -> _Refusal:
     return _Refusal(
-        _Answer(status, {"error": error, "error_description": description}, {}, "application/json")
+        Answer(status, {"error": error, "error_description": description}, {}, "application/json")
     )
 
 
@@ -115,7 +105,11 @@ class _Form:
     shipments: list[dict[str, Any]] = field(default_factory=list)
 
 
-class AllegroSimulator:
+class AllegroSimulator(ServedApi):
+    served_name = "allegro"
+    json_type = MEDIA_TYPE
+    none_is_empty = True
+
     def __init__(
         self,
         *,
@@ -144,7 +138,6 @@ class AllegroSimulator:
         self._throttle_after = "1"
         self._recent: deque[float] = deque()
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
 
     @classmethod
     def from_secret(cls, document: Mapping[str, Any]) -> AllegroSimulator:
@@ -433,31 +426,6 @@ class AllegroSimulator:
         self._next_event += 1 + secrets.randbelow(3)  # ids grow, not necessarily by one
 
     # -- the HTTP API ------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the API and OAuth (once); returns the base URL (the secret's api_url)."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            self._server.daemon_threads = True
-            threading.Thread(
-                target=self._server.serve_forever,
-                args=(0.05,),
-                name="allegro-simulator",
-                daemon=True,
-            ).start()
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            return "http://allegro-simulator.invalid"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
     def transport(self) -> httpx.MockTransport:
         """The API in-process, without a socket (unit tests): `httpx.Client(transport=...)`
         with base_url or secret api_url = `base_url`."""
@@ -465,13 +433,13 @@ class AllegroSimulator:
         def handle(request: httpx.Request) -> httpx.Response:
             target = request.url.raw_path.decode("ascii")
             answer = self.answer(request.method, target, dict(request.headers), request.content)
-            data = b"" if answer.body is None else json.dumps(answer.body).encode()
-            headers = {**answer.headers, **({"Content-Type": answer.media_type} if data else {})}
+            data, kind = self._encoded(answer)
+            headers = {**answer.headers, **({"Content-Type": kind} if kind else {})}
             return httpx.Response(answer.status, headers=headers, content=data)
 
         return httpx.MockTransport(handle)
 
-    def answer(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def answer(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Answer:
         """One request (the HTTP handler's work, callable directly)."""
         lowered = {k.lower(): v for k, v in headers.items()}
         url = urlsplit(target)
@@ -499,6 +467,15 @@ class AllegroSimulator:
                 return self._api(method, url.path, query, body)
         except _Refusal as refusal:
             return refusal.answer
+
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        return self.answer(method, target, headers, raw)  # looked up per request: tests patch it
+
+    def too_large(self) -> Answer:
+        return Answer(413, _errors("PayloadTooLarge", "request too large"))
+
+    def _served_headers(self) -> dict[str, str]:
+        return {"Trace-Id": str(uuid.uuid4())}
 
     @staticmethod
     def _body(headers: Mapping[str, str], raw: bytes) -> Any:
@@ -529,7 +506,7 @@ class AllegroSimulator:
     @staticmethod
     def _too_many(retry_after: str) -> None:
         raise _Refusal(
-            _Answer(
+            Answer(
                 429,
                 _errors("TooManyRequestsException", "Too many requests"),
                 {"Retry-After": retry_after},
@@ -549,7 +526,7 @@ class AllegroSimulator:
         headers: Mapping[str, str],
         query: Mapping[str, str],
         form: Mapping[str, str],
-    ) -> _Answer:
+    ) -> Answer:
         self._check_client(headers)
         with self._lock:
             if path == DEVICE_PATH:
@@ -577,7 +554,7 @@ class AllegroSimulator:
         if scheme.lower() != "basic" or not valid:
             raise _oauth_refusal(401, "invalid_client", "Bad client credentials")
 
-    def _tokens(self) -> _Answer:
+    def _tokens(self) -> Answer:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self._access_tokens[access] = time.monotonic() + self.access_token_lifetime
         self._refresh_tokens.add(refresh)
@@ -590,9 +567,9 @@ class AllegroSimulator:
             "allegro_api": True,
             "jti": str(uuid.uuid4()),
         }
-        return _Answer(200, body, {}, "application/json")
+        return Answer(200, body, {}, "application/json")
 
-    def _device(self, form: Mapping[str, str]) -> _Answer:
+    def _device(self, form: Mapping[str, str]) -> Answer:
         if form.get("client_id") != self.client_id:
             raise _oauth_refusal(400, "invalid_request", "client_id")
         device_code, user_code = secrets.token_urlsafe(24), secrets.token_hex(4)
@@ -606,9 +583,9 @@ class AllegroSimulator:
             "verification_uri": page,
             "verification_uri_complete": f"{page}?code={user_code}",
         }
-        return _Answer(200, body, {}, "application/json")
+        return Answer(200, body, {}, "application/json")
 
-    def _device_token(self, device_code: str | None) -> _Answer:
+    def _device_token(self, device_code: str | None) -> Answer:
         device = self._devices.get(device_code or "")
         if device is None:
             raise _oauth_refusal(400, "invalid_grant", "Invalid device code")
@@ -621,11 +598,11 @@ class AllegroSimulator:
         return self._tokens()
 
     # -- orders ------------------------------------------------------------------------------------
-    def _api(self, method: str, path: str, query: Mapping[str, list[str]], body: Any) -> _Answer:
+    def _api(self, method: str, path: str, query: Mapping[str, list[str]], body: Any) -> Answer:
         if method == "GET" and path == "/order/event-stats":
             latest = self._events[-1] if self._events else None
             stats = {"id": latest["id"], "occurredAt": latest["occurredAt"]} if latest else None
-            return _Answer(200, {"latestEvent": stats})
+            return Answer(200, {"latestEvent": stats})
         if method == "GET" and path == "/order/events":
             return self._event_page(query)
         parts = path.split("/")
@@ -636,16 +613,16 @@ class AllegroSimulator:
             raise _refuse(404, "NotFoundException", f"Checkout form {parts[3]} not found")
         rest = parts[4:]
         if method == "GET" and not rest:
-            return _Answer(200, copy.deepcopy(form.document))
+            return Answer(200, copy.deepcopy(form.document))
         if rest == ["shipments"] and method == "GET":
-            return _Answer(200, {"shipments": copy.deepcopy(form.shipments)})
+            return Answer(200, {"shipments": copy.deepcopy(form.shipments)})
         if rest == ["shipments"] and method == "POST":
             return self._add_shipment(form, body)
         if rest == ["fulfillment"] and method == "PUT":
             return self._fulfillment(form, query, body)
         raise _refuse(405, "MethodNotAllowedException", f"{method} {path}")
 
-    def _event_page(self, query: Mapping[str, list[str]]) -> _Answer:
+    def _event_page(self, query: Mapping[str, list[str]]) -> Answer:
         try:
             limit = int(query.get("limit", ["100"])[0])
             after = int(query["from"][0]) if "from" in query else None
@@ -659,9 +636,9 @@ class AllegroSimulator:
             for event in self._events
             if (after is None or int(event["id"]) > after) and (not types or event["type"] in types)
         ][:limit]
-        return _Answer(200, {"events": page})
+        return Answer(200, {"events": page})
 
-    def _add_shipment(self, form: _Form, body: Any) -> _Answer:
+    def _add_shipment(self, form: _Form, body: Any) -> Answer:
         if not isinstance(body, dict):
             raise _refuse(422, "ValidationException", "a shipment is a JSON object")
         carrier, waybill = body.get("carrierId"), body.get("waybill")
@@ -687,9 +664,9 @@ class AllegroSimulator:
             "createdAt": _iso(datetime.now(UTC)),
         }
         form.shipments.append(shipment)
-        return _Answer(201, copy.deepcopy(shipment))
+        return Answer(201, copy.deepcopy(shipment))
 
-    def _fulfillment(self, form: _Form, query: Mapping[str, list[str]], body: Any) -> _Answer:
+    def _fulfillment(self, form: _Form, query: Mapping[str, list[str]], body: Any) -> Answer:
         expected = query.get("checkoutForm.revision", [None])[0]
         if expected is not None and expected != form.document["revision"]:
             raise _refuse(409, "CONFLICT", f"checkout form revision is not {expected}", "revision")
@@ -705,35 +682,4 @@ class AllegroSimulator:
         if sent is not None:
             fulfillment["shipmentSummary"] = {"lineItemsSent": sent}
         self._change(form.document["id"], "FULFILLMENT_STATUS_CHANGED")
-        return _Answer(204)
-
-
-def _handler(simulator: AllegroSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                self._write(_Answer(413, _errors("PayloadTooLarge", "request too large")))
-                return
-            raw = self.rfile.read(length) if length else b""
-            self._write(simulator.answer(self.command, self.path, dict(self.headers), raw))
-
-        def _write(self, answer: _Answer) -> None:
-            data = b"" if answer.body is None else json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            if data:
-                self.send_header("Content-Type", answer.media_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Trace-Id", str(uuid.uuid4()))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-
-        do_GET = do_POST = do_PUT = _serve
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    return Handler
+        return Answer(204)

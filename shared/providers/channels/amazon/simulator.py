@@ -49,7 +49,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -57,9 +56,8 @@ from shared.kernel.money import currency_exponent
 from shared.providers.channels.amazon.api import LWA_TOKEN_PATH
 from shared.providers.channels.amazon.marketplaces import MARKETPLACE_COUNTRIES
 from shared.providers.channels.amazon.notifications import ORDERS_PATH, RDT_PATH
-from shared.providers.simulation import Line
+from shared.providers.simulation import Answer, Line, ServedApi
 
-MAX_REQUEST_BYTES = 1_000_000
 POLAND = "A1C3SOZRARQ6R3"
 DATA_ELEMENTS = frozenset({"buyerInfo", "shippingAddress", "buyerTaxInformation"})
 RESTRICTED_ADDRESS_FIELDS = (
@@ -154,13 +152,6 @@ def _invalid(message: str, details: str = "") -> _Refusal:
     return _Refusal(400, _error("InvalidInput", message, details))
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: Any = None  # None: no body (204)
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass
 class _Order:
     document: dict[str, Any]  # getOrder's payload with every restricted field
@@ -174,7 +165,10 @@ class _Throttle:
     operation: str | None
 
 
-class AmazonSimulator:
+class AmazonSimulator(ServedApi):
+    served_name = "amazon"
+    none_is_empty = True  # 204: no body
+
     def __init__(
         self,
         *,
@@ -200,7 +194,6 @@ class AmazonSimulator:
         self._throttles: list[_Throttle] = []
         self._last_update_ms = 0
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
 
     @classmethod
     def from_secret(cls, document: Mapping[str, Any]) -> AmazonSimulator:
@@ -433,32 +426,7 @@ class AmazonSimulator:
         return _iso(datetime.fromtimestamp(now_ms / 1000, UTC))
 
     # -- the HTTP side ---------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve LWA and the SP-API on one address (once); returns it (the secret's api_url)."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            self._server.daemon_threads = True
-            threading.Thread(
-                target=self._server.serve_forever,
-                args=(0.05,),
-                name="amazon-simulator",
-                daemon=True,
-            ).start()
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            return "http://amazon-simulator.invalid"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def answer(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def answer(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Answer:
         """One request, recorded, then answered (what the HTTP handler serves)."""
         parts = urlsplit(target)
         path = unquote(parts.path)
@@ -488,11 +456,17 @@ class AmazonSimulator:
                 return self._lwa(form if is_form else {})
             return self._sp_api(method, path, query, lowered, body)
         except _Refusal as refusal:
-            return _Answer(refusal.status, refusal.body, _request_id())
+            return Answer(refusal.status, refusal.body, _request_id())
 
-    def _lwa(self, form: Mapping[str, str]) -> _Answer:
-        def oauth_error(status: int, error: str, description: str) -> _Answer:
-            return _Answer(status, {"error": error, "error_description": description})
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        return self.answer(method, target, headers, raw)  # looked up per request: tests patch it
+
+    def too_large(self) -> Answer:
+        return Answer(413, _error("RequestTooLarge", "request too large"))
+
+    def _lwa(self, form: Mapping[str, str]) -> Answer:
+        def oauth_error(status: int, error: str, description: str) -> Answer:
+            return Answer(status, {"error": error, "error_description": description})
 
         if form.get("grant_type") != "refresh_token":
             return oauth_error(400, "unsupported_grant_type", "The grant type is not supported")
@@ -510,7 +484,7 @@ class AmazonSimulator:
         token = f"Atza|{secrets.token_urlsafe(48)}"
         with self._lock:
             self._tokens[token] = time.monotonic() + self.token_lifetime
-        return _Answer(
+        return Answer(
             200,
             {"access_token": token, "token_type": "bearer", "expires_in": self.token_lifetime},
         )
@@ -522,7 +496,7 @@ class AmazonSimulator:
         query: Mapping[str, str],
         headers: Mapping[str, str],
         body: Any,
-    ) -> _Answer:
+    ) -> Answer:
         operation, order_id = _route(method, path)
         if operation is None:
             raise _Refusal(404, _error("NotFound", f"{method} {path} is not served here"))
@@ -537,19 +511,19 @@ class AmazonSimulator:
         if operation == "createRestrictedDataToken":
             if grant is not None:
                 raise _unauthorized("a restricted data token cannot create one")
-            return _Answer(200, self._create_rdt(body), limit)
+            return Answer(200, self._create_rdt(body), limit)
         with self._lock:
             order = self._orders.get(order_id or "")
             if order is None:
                 raise _Refusal(404, _error("NotFound", f"Order {order_id} not found"))
             if operation == "getOrder":
-                return _Answer(200, {"payload": _restricted(order.document, grant)}, limit)
+                return Answer(200, {"payload": _restricted(order.document, grant)}, limit)
             if operation == "getOrderItems":
-                return _Answer(200, {"payload": self._items_page(order, query)}, limit)
+                return Answer(200, {"payload": self._items_page(order, query)}, limit)
             if grant is not None:
                 raise _unauthorized("confirmShipment takes an LWA access token")
             self._confirm(order, body)
-        return _Answer(204, None, limit)
+        return Answer(204, None, limit)
 
     def _grant(self, token: str, method: str, path: str) -> frozenset[str] | None:
         """None for an LWA token; the data elements an RDT grants for this resource."""
@@ -741,33 +715,3 @@ def _request_id() -> dict[str, str]:
 
 def _digits(count: int) -> str:
     return "".join(str(secrets.randbelow(10)) for _ in range(count))
-
-
-def _handler(simulator: AmazonSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                self._write(_Answer(413, _error("RequestTooLarge", "request too large")))
-                return
-            raw = self.rfile.read(length) if length else b""
-            self._write(simulator.answer(self.command, self.path, dict(self.headers), raw))
-
-        def _write(self, answer: _Answer) -> None:
-            data = b"" if answer.body is None else json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            if answer.body is not None:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, *_: Any) -> None:
-            pass  # quiet: tests and `make local` print what matters themselves
-
-    return Handler

@@ -34,18 +34,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from shared.providers.channels.shopify.client import GRAPHQL_PATH, TOKEN_HEADER
 from shared.providers.channels.shopify.webhook import sign as shopify_hmac
-from shared.providers.simulation import Line, SignedRequest, money_text
+from shared.providers.simulation import Answer, Line, ServedApi, SignedRequest, money_text
 
 SAMPLE_ORDER = Path(__file__).parent / "sample_order.json"
 SHOPIFY_API_VERSION = "2025-10"
-MAX_REQUEST_BYTES = 1_000_000
 # Shopify's 401 body text.
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
 FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
@@ -71,13 +69,6 @@ class _ServedOrder:
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 def _stable_id(text: str, base: int) -> int:
     """A Shopify-sized id that is the same for the same text (a SKU's variant, run to run)."""
     return base + int(hashlib.sha256(text.encode()).hexdigest()[:12], 16) % 10**9
@@ -87,7 +78,9 @@ def _shopify_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class ShopifySimulator:
+class ShopifySimulator(ServedApi):
+    served_name = "shopify"
+    json_type = "application/json; charset=utf-8"
     path = "/webhooks/orders/shopify"
 
     def __init__(
@@ -105,7 +98,6 @@ class ShopifySimulator:
         self._throttled = 0
         self._next_id = 1000 + secrets.randbelow(9000)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
 
     @classmethod
     def from_secret(cls, secret: Mapping[str, str]) -> ShopifySimulator:
@@ -304,32 +296,7 @@ class ShopifySimulator:
             return 5_000_000_000 + self._next_id
 
     # -- the HTTP API -------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the Admin API (once); returns its base URL (the secret's api_url)."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            self._server.daemon_threads = True
-            threading.Thread(
-                target=self._server.serve_forever,
-                args=(0.05,),  # poll interval: stop() returns promptly
-                name="shopify-simulator",
-                daemon=True,
-            ).start()
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            return "http://shopify-simulator.invalid"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def answer(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def answer(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> Answer:
         """One API request (the HTTP handler's work, callable directly)."""
         url = urlsplit(path)
         try:
@@ -355,31 +322,38 @@ class ShopifySimulator:
         with self._lock:
             if self._throttled > 0:
                 self._throttled -= 1
-                return _Answer(200, _throttled_body())
+                return Answer(200, _throttled_body())
             if "fulfillmentCreate" in query:
                 data: dict[str, Any] = {"fulfillmentCreate": self._fulfillment_create(variables)}
             elif re.search(r"\border\s*\(", query):
                 data = {"order": self._order_node(variables.get("id"))}
             else:
-                return _Answer(
-                    200, _errors("the simulator serves only order and fulfillmentCreate")
-                )
-        return _Answer(200, {"data": data, "extensions": _cost(10.0)})
+                return Answer(200, _errors("the simulator serves only order and fulfillmentCreate"))
+        return Answer(200, {"data": data, "extensions": _cost(10.0)})
+
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        return self.answer(method, target, headers, raw)  # looked up per request: tests patch it
+
+    def too_large(self) -> Answer:
+        return Answer(413, {"errors": "Request Entity Too Large"})
+
+    def _served_headers(self) -> dict[str, str]:
+        return {"X-Request-Id": str(uuid.uuid4())}
 
     def _refusal(
         self, method: str, path: str, headers: Mapping[str, str], body: Any
-    ) -> _Answer | None:
+    ) -> Answer | None:
         """What Shopify answers before running any GraphQL: no such path, no valid token, no
         query."""
         if path != GRAPHQL_PATH:
-            return _Answer(404, {"errors": "Not Found"})
+            return Answer(404, {"errors": "Not Found"})
         if method != "POST":
-            return _Answer(405, {"errors": "Method Not Allowed"})
+            return Answer(405, {"errors": "Method Not Allowed"})
         token = next((v for k, v in headers.items() if k.lower() == TOKEN_HEADER.lower()), "")
         if not secrets.compare_digest(token.encode(), self.access_token.encode()):
-            return _Answer(401, {"errors": INVALID_TOKEN})
+            return Answer(401, {"errors": INVALID_TOKEN})
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-            return _Answer(400, {"errors": {"query": "Required parameter missing or invalid"}})
+            return Answer(400, {"errors": {"query": "Required parameter missing or invalid"}})
         return None
 
     # -- the GraphQL operations ---------------------------------------------------------------
@@ -523,33 +497,3 @@ def _throttled_body() -> dict[str, Any]:
         ]
     }
     return {**body, "extensions": _cost(None, available=0.0)}
-
-
-def _handler(simulator: ShopifySimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                self._write(_Answer(413, {"errors": "Request Entity Too Large"}))
-                return
-            raw = self.rfile.read(length) if length else b""
-            self._write(simulator.answer(self.command, self.path, dict(self.headers.items()), raw))
-
-        def _write(self, answer: _Answer) -> None:
-            data = json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-Request-Id", str(uuid.uuid4()))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, *_: Any) -> None:
-            pass  # quiet: tests and `make local` print what matters themselves
-
-    return Handler

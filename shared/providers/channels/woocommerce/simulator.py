@@ -31,10 +31,8 @@ import math
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,14 +41,13 @@ import httpx
 from shared.platform.clock import Clock, utc_now
 from shared.providers.channels.woocommerce.rest import API_PREFIX
 from shared.providers.channels.woocommerce.webhook import sign
-from shared.providers.simulation import Line, SignedRequest, money_text
+from shared.providers.simulation import Answer, Line, ServedApi, SignedRequest, money_text
 
 WC_VERSION = "9.8.5"
 WP_VERSION = "6.8.1"
 STORE_URL = "https://sklep.example"
 DEFAULT_CONSUMER_KEY = "ck_simulator"
 DEFAULT_CONSUMER_SECRET = "cs_simulator"  # noqa: S105 - the simulator's own default
-MAX_REQUEST_BYTES = 1_000_000
 STATUSES = frozenset(
     {"pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash"}
 )
@@ -81,19 +78,12 @@ def wp_json_encode(resource: Any) -> bytes:
     )
 
 
-def _error(status: int, code: str, message: str, **data: Any) -> _Answer:
-    return _Answer(status, {"code": code, "message": message, "data": {"status": status, **data}})
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
+def _error(status: int, code: str, message: str, **data: Any) -> Answer:
+    return Answer(status, {"code": code, "message": message, "data": {"status": status, **data}})
 
 
 class _Refusal(Exception):
-    def __init__(self, answer: _Answer) -> None:
+    def __init__(self, answer: Answer) -> None:
         super().__init__(str(answer.body))
         self.answer = answer
 
@@ -104,7 +94,9 @@ def _invalid(name: str, why: str) -> _Refusal:
     )
 
 
-class WooCommerceSimulator:
+class WooCommerceSimulator(ServedApi):
+    served_name = "woocommerce"
+    json_type = "application/json; charset=UTF-8"
     path = "/webhooks/orders/woocommerce"
 
     def __init__(
@@ -126,9 +118,8 @@ class WooCommerceSimulator:
         self._orders: dict[int, dict[str, Any]] = {}
         self._notes: dict[int, list[dict[str, Any]]] = {}
         self._next_note = 900
-        self._failures: list[_Answer] = []
+        self._failures: list[Answer] = []
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
         self._webhook_base: str | None = None
 
     @classmethod
@@ -374,7 +365,7 @@ class WooCommerceSimulator:
             "data": {"status": status},
         }
         with self._lock:
-            self._failures.extend(_Answer(status, body, headers) for _ in range(times))
+            self._failures.extend(Answer(status, body, headers) for _ in range(times))
 
     def deliver_to(self, webhook_base_url: str) -> None:
         """Where `deliver` POSTs webhooks (the gateway of the embedded stack)."""
@@ -406,32 +397,7 @@ class WooCommerceSimulator:
         order["date_modified"] = _local(moment)
 
     # -- the HTTP API ------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the API (once); returns its base URL (the secret's api_url: the store URL)."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            self._server.daemon_threads = True
-            threading.Thread(
-                target=self._server.serve_forever,
-                args=(0.05,),
-                name="woocommerce-simulator",
-                daemon=True,
-            ).start()
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            return "http://woocommerce-simulator.invalid"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def answer(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def answer(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Answer:
         """One API request (what the HTTP handler serves; callable directly)."""
         url = urlsplit(target)
         query = {name: values[0] for name, values in parse_qs(url.query).items()}
@@ -460,6 +426,12 @@ class WooCommerceSimulator:
         except _Refusal as refusal:
             return refusal.answer
 
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        return self.answer(method, target, headers, raw)  # looked up per request: tests patch it
+
+    def too_large(self) -> Answer:
+        return _error(413, "rest_request_too_large", "Request too large.")
+
     def _route(
         self,
         method: str,
@@ -467,7 +439,7 @@ class WooCommerceSimulator:
         query: Mapping[str, str],
         headers: Mapping[str, str],
         body: Any,
-    ) -> _Answer:
+    ) -> Answer:
         orders = f"{API_PREFIX}/orders"
         if not path.startswith(orders):
             raise _Refusal(_no_route())
@@ -513,7 +485,7 @@ class WooCommerceSimulator:
                 _error(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
             )
 
-    def _list(self, query: Mapping[str, str]) -> _Answer:
+    def _list(self, query: Mapping[str, str]) -> Answer:
         page = _integer(query, "page", 1, 1, 10**6)
         per_page = _integer(query, "per_page", 10, 1, 100)
         order = query.get("order", "desc")
@@ -548,9 +520,9 @@ class WooCommerceSimulator:
         total = len(found)
         pages = math.ceil(total / per_page)
         chunk = found[(page - 1) * per_page : page * per_page]
-        return _Answer(200, chunk, {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)})
+        return Answer(200, chunk, {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)})
 
-    def _order(self, method: str, order_id: int, body: Any) -> _Answer:
+    def _order(self, method: str, order_id: int, body: Any) -> Answer:
         stored = self._orders[order_id]
         if method == "PUT":
             if not isinstance(body, dict):
@@ -564,12 +536,12 @@ class WooCommerceSimulator:
                 stored["date_completed_gmt"] = _gmt(self._now())
                 stored["date_completed"] = _local(self._now())
             self._touch(stored, previous)
-        return _Answer(200, copy.deepcopy(stored))
+        return Answer(200, copy.deepcopy(stored))
 
-    def _order_notes(self, method: str, order_id: int, body: Any) -> _Answer:
+    def _order_notes(self, method: str, order_id: int, body: Any) -> Answer:
         notes = self._notes.setdefault(order_id, [])
         if method == "GET":
-            return _Answer(200, copy.deepcopy(notes))
+            return Answer(200, copy.deepcopy(notes))
         text = body.get("note") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text:
             raise _Refusal(
@@ -597,10 +569,10 @@ class WooCommerceSimulator:
             },
         }
         notes.insert(0, note)  # WooCommerce lists the newest first
-        return _Answer(201, copy.deepcopy(note))
+        return Answer(201, copy.deepcopy(note))
 
 
-def _no_route() -> _Answer:
+def _no_route() -> Answer:
     return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
 
 
@@ -627,32 +599,3 @@ def _moment(text: str, name: str) -> datetime:
 def _product_id(sku: str) -> int:
     """A stable product id per SKU, as a store's catalogue would have."""
     return 100 + int(hashlib.sha256(sku.encode()).hexdigest()[:6], 16) % 9000
-
-
-def _handler(simulator: WooCommerceSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                self._write(_error(413, "rest_request_too_large", "Request too large."))
-                return
-            raw = self.rfile.read(length) if length else b""
-            self._write(simulator.answer(self.command, self.path, dict(self.headers.items()), raw))
-
-        def _write(self, answer: _Answer) -> None:
-            data = json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    return Handler

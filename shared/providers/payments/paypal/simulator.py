@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -49,7 +48,7 @@ from shared.providers.payments.paypal.verification import (
     VERIFY_PATH,
     is_paypal_host,
 )
-from shared.providers.simulation import SignedRequest
+from shared.providers.simulation import Answer, ServedApi, SignedRequest
 
 PATH = "/webhooks/payments/paypal"
 # What the simulator says it is: PayPal's sandbox (its links carry the sandbox API host).
@@ -151,16 +150,19 @@ class _OrderState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class PayPalSimulator:
+class PayPalSimulator(ServedApi):
     path = PATH
+    served_name = "paypal"
+    served_thread = "paypal-api"
+    unserved_url = ""
+    served_methods = ("GET", "POST")
+    max_request_bytes = None
 
     def __init__(self, client_id: str, client_secret: str, webhook_id: str) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
         self._webhook_id = webhook_id
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._base_url = ""
         self._webhook_base: str | None = None
         self._tokens: dict[str, float] = {}
         self._orders: dict[str, _OrderState] = {}
@@ -180,36 +182,12 @@ class PayPalSimulator:
         )
 
     # -- the server ---------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the API (once); returns its base URL."""
-        with self._lock:
-            if self._server is not None:
-                return self._base_url
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            self._server.daemon_threads = True
-            self._base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-            threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="paypal-api",
-                daemon=True,
-            ).start()
-            return self._base_url
-
     def stop(self) -> None:
-        with self._lock:
-            server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        super().stop()
         with self._lock:
             http, self._http = self._http, None
         if http is not None:
             http.close()
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
 
     def deliver_to(self, webhook_base_url: str) -> None:
         """Where the dashboard-configured webhook points: `<base>/webhooks/payments/paypal`."""
@@ -450,6 +428,15 @@ class PayPalSimulator:
         except ApiError as error:
             return error.status, error.body, {}
 
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        url = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        status, body, extra = self.handle(method, url.path, query, headers, raw)
+        return Answer(status, body, extra)
+
+    def _served_headers(self) -> dict[str, str]:
+        return {"Paypal-Debug-Id": secrets.token_hex(7)}
+
     def _route(
         self, method: str, path: str, headers: dict[str, str], body: Any
     ) -> tuple[int, Any, dict[str, str]]:
@@ -527,7 +514,7 @@ class PayPalSimulator:
             ]
         return [
             _link(own, "self"),
-            _link(f"{self._base_url}/checkoutnow?token={order_id}", "payer-action"),
+            _link(f"{self.base_url}/checkoutnow?token={order_id}", "payer-action"),
         ]
 
     def _create_order(self, body: Any, request_id: str | None) -> tuple[int, Any, dict[str, str]]:
@@ -951,35 +938,3 @@ def _is_time(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _handler(simulator: PayPalSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self, method: str) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            status, body, extra = simulator.handle(
-                method, url.path, query, dict(self.headers.items()), raw
-            )
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Paypal-Debug-Id", secrets.token_hex(7))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def log_message(self, *_: Any) -> None:
-            pass  # quiet: tests and `make local` print what matters themselves
-
-    return Handler

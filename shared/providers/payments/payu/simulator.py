@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,9 +44,8 @@ from shared.providers.payments.payu.client import (
     PAY_LATER_BY_CURRENCY,
 )
 from shared.providers.payments.payu.webhook import PAY_LATER_VALUES, signature_header
-from shared.providers.simulation import SignedRequest
+from shared.providers.simulation import Answer, ServedApi, SignedRequest
 
-MAX_REQUEST_BYTES = 1_000_000
 CURRENCIES = frozenset(
     {"BGN", "CHF", "CZK", "DKK", "EUR", "GBP", "HUF", "NOK", "PLN", "RON", "SEK", "USD"}
 )
@@ -142,15 +140,10 @@ class _Refund:
     document: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    then: Callable[[], None] | None = None  # runs after the answer is sent
-
-
-class PayUSimulator:
+class PayUSimulator(ServedApi):
+    served_name = "payu"
+    json_type = "application/json;charset=UTF-8"
+    text_type = "text/html; charset=utf-8"  # the payment pages
     path = "/webhooks/payments/payu"
 
     def __init__(
@@ -179,7 +172,6 @@ class PayUSimulator:
         self._tokens: dict[str, float] = {}
         self._next_refund = 900_000 + secrets.randbelow(90_000)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
         self._webhook_base: str | None = None
         self._idle = threading.Condition(self._lock)
         self._follow_ups = 0
@@ -438,31 +430,8 @@ class PayUSimulator:
             return str(self._next_refund)
 
     # -- the HTTP API ------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the API (once); returns its base URL (the secret's api_url)."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            self._server.daemon_threads = True
-            threading.Thread(
-                target=self._server.serve_forever,
-                args=(0.05,),  # poll interval: stop() returns promptly
-                name="payu-simulator",
-                daemon=True,
-            ).start()
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        """Where the API is served (before start(): a placeholder for `answer` used directly)."""
-        if self._server is None:
-            return "http://payu-simulator.invalid"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         self.wait_for_follow_ups()
 
     def wait_for_follow_ups(self, timeout: float = 5.0) -> bool:
@@ -471,7 +440,7 @@ class PayUSimulator:
         with self._idle:
             return self._idle.wait_for(lambda: self._follow_ups == 0, timeout)
 
-    def answer(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def answer(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> Answer:
         """One API request (the HTTP handler's work, callable directly)."""
         lowered = {k.lower(): v for k, v in headers.items()}
         url = urlsplit(path)
@@ -480,7 +449,7 @@ class PayUSimulator:
             body = self._body(url.path, lowered, raw)
         except _Refusal as refusal:
             self._record(method, url.path, headers, None, query)
-            return _Answer(refusal.http_status, refusal.body)
+            return Answer(refusal.http_status, refusal.body)
         self._record(method, url.path, headers, body, query)
         try:
             if method == "GET" and url.path.rstrip("/") == "/pay":
@@ -495,7 +464,16 @@ class PayUSimulator:
                 raise _refuse(404, "DATA_NOT_FOUND", f"no resource {url.path}")
             return self._on_order(method, route, body)
         except _Refusal as refusal:
-            return _Answer(refusal.http_status, refusal.body)
+            return Answer(refusal.http_status, refusal.body)
+
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        return self.answer(method, target, headers, raw)  # looked up per request: tests patch it
+
+    def too_large(self) -> Answer:
+        return Answer(413, _status("ERROR_SYNTAX", "request too large"))
+
+    def _served_headers(self) -> dict[str, str]:
+        return {"Correlation-Id": str(uuid.uuid4())}
 
     def _record(
         self,
@@ -528,21 +506,21 @@ class PayUSimulator:
             raise _refuse(400, "ERROR_SYNTAX", f"Incorrect request syntax: {error}") from error
 
     # -- OAuth -------------------------------------------------------------------------------------
-    def _authorize(self, headers: Mapping[str, str], form: Any) -> _Answer:
+    def _authorize(self, headers: Mapping[str, str], form: Any) -> Answer:
         form = form if isinstance(form, dict) else {}
         if form.get("grant_type") != "client_credentials":
-            return _Answer(400, {"error": "unsupported_grant_type", "error_description": "grant"})
+            return Answer(400, {"error": "unsupported_grant_type", "error_description": "grant"})
         if (form.get("client_id"), form.get("client_secret")) != (
             self._client_id,
             self._client_secret,
         ):
-            return _Answer(
+            return Answer(
                 401, {"error": "invalid_client", "error_description": "Bad client credentials"}
             )
         token = str(uuid.uuid4())
         with self._lock:
             self._tokens[token] = time.monotonic() + self.token_lifetime
-        return _Answer(
+        return Answer(
             200,
             {
                 "access_token": token,
@@ -560,7 +538,7 @@ class PayUSimulator:
             raise _refuse(401, "UNAUTHORIZED", "Incorrect authentication")
 
     # -- orders ------------------------------------------------------------------------------------
-    def _create(self, body: Any) -> _Answer:
+    def _create(self, body: Any) -> Answer:
         if not isinstance(body, dict):
             raise _refuse(400, "ERROR_SYNTAX", "an order is a JSON object")
         for name in ("customerIp", "merchantPosId", "description", "currencyCode", "totalAmount"):
@@ -588,7 +566,7 @@ class PayUSimulator:
             raise _refuse(400, "ERROR_VALUE_INVALID", "extOrderId is a string")
         with self._lock:
             if ext_order_id and ext_order_id in self._by_ext_order_id:
-                return _Answer(
+                return Answer(
                     400,
                     {
                         "orderId": self._by_ext_order_id[ext_order_id],
@@ -610,7 +588,7 @@ class PayUSimulator:
         }
         if ext_order_id:
             answer["extOrderId"] = ext_order_id
-        return _Answer(302, answer, {"Location": redirect})
+        return Answer(302, answer, {"Location": redirect})
 
     def _register(self, body: dict[str, Any], ext_order_id: str | None) -> _Order:
         document: dict[str, Any] = {
@@ -676,7 +654,7 @@ class PayUSimulator:
         ):
             raise _refuse(400, "ERROR_VALUE_INVALID", blocked)
 
-    def _on_order(self, method: str, route: re.Match[str], body: Any) -> _Answer:
+    def _on_order(self, method: str, route: re.Match[str], body: Any) -> Answer:
         order_id, part, refund_id = route["order"], route["part"], route["refund"]
         with self._lock:
             order = self._orders.get(order_id)
@@ -692,30 +670,30 @@ class PayUSimulator:
                 return self._refund(order, body)
             if part == "refunds" and method == "GET" and refund_id is None:
                 refunds = [r.document for r in self._refunds.values() if r.order_id == order_id]
-                return _Answer(200, {"refunds": refunds})
+                return Answer(200, {"refunds": refunds})
             if part == "refunds" and method == "GET":
                 found = self._refunds.get(refund_id)
                 if found is None or found.order_id != order_id:
                     raise _refuse(404, "DATA_NOT_FOUND", f"no refund {refund_id}")
-                return _Answer(200, dict(found.document))
+                return Answer(200, dict(found.document))
         raise _refuse(405, "ERROR_SYNTAX", f"{method} is not served here")
 
-    def _retrieved(self, order: _Order) -> _Answer:
+    def _retrieved(self, order: _Order) -> Answer:
         answer: dict[str, Any] = {
             "orders": [dict(order.document)],
             **_status("SUCCESS", "Request processing successful"),
         }
         if order.payment_id:
             answer["properties"] = [{"name": "PAYMENT_ID", "value": order.payment_id}]
-        return _Answer(200, answer)
+        return Answer(200, answer)
 
-    def _cancel(self, order: _Order) -> _Answer:
+    def _cancel(self, order: _Order) -> Answer:
         if order.document["status"] in ("COMPLETED", "CANCELED"):
             raise _refuse(400, "ERROR_VALUE_INVALID", f"order is {order.document['status']}")
         order.document["status"] = "CANCELED"
         notification = self._notification_of(order)
         url = order.document.get("notifyUrl")
-        return _Answer(
+        return Answer(
             200,
             {
                 "orderId": order.document["orderId"],
@@ -725,7 +703,7 @@ class PayUSimulator:
             then=self._after_answer(lambda: self._deliver(url, notification)),
         )
 
-    def _capture(self, order: _Order, body: Any) -> _Answer:
+    def _capture(self, order: _Order, body: Any) -> Answer:
         if not isinstance(body, dict) or body.get("orderStatus") != "COMPLETED":
             raise _refuse(400, "ERROR_VALUE_INVALID", "orderStatus must be COMPLETED")
         if body.get("orderId") != order.document["orderId"]:
@@ -739,13 +717,13 @@ class PayUSimulator:
         self._complete(order)
         notification = self._notification_of(order)
         url = order.document.get("notifyUrl")
-        return _Answer(
+        return Answer(
             200,
             _status("SUCCESS", "Status was updated"),
             then=self._after_answer(lambda: self._deliver(url, notification)),
         )
 
-    def _refund(self, order: _Order, body: Any) -> _Answer:
+    def _refund(self, order: _Order, body: Any) -> Answer:
         request = body.get("refund") if isinstance(body, dict) else None
         if not isinstance(request, dict):
             raise _refuse(
@@ -777,7 +755,7 @@ class PayUSimulator:
                     "extRefundId used with other parameters",
                     "REFUND_IDEMPOTENCY_MISMATCH",
                 )
-            return _Answer(200, self._refund_answer(order_id, earlier))
+            return Answer(200, self._refund_answer(order_id, earlier))
         if amount <= 0:
             raise _refuse(400, "ERROR_VALUE_INVALID", "refund amount too small", "AMOUNT_TO_SMALL")
         if refunded + amount > total:
@@ -800,7 +778,7 @@ class PayUSimulator:
             if self.hold_refunds
             else self._after_answer(lambda: self.complete_refund(refund_id))
         )
-        return _Answer(200, self._refund_answer(order_id, document), then=then)
+        return Answer(200, self._refund_answer(order_id, document), then=then)
 
     @staticmethod
     def _refund_answer(order_id: str, refund: Mapping[str, Any]) -> dict[str, Any]:
@@ -810,20 +788,20 @@ class PayUSimulator:
             **_status("SUCCESS", "Refund queued for processing"),
         }
 
-    def _payment_page(self, query: Mapping[str, str]) -> _Answer:
+    def _payment_page(self, query: Mapping[str, str]) -> Answer:
         with self._lock:
             order = self._orders.get(query.get("orderId", ""))
             valid = order is not None and secrets.compare_digest(
                 order.token, query.get("token", "")
             )
         if not valid or order is None:
-            return _Answer(404, "<html><body>No such payment</body></html>")
+            return Answer(404, "<html><body>No such payment</body></html>")
         page = (
             "<html><body><h1>PayU (simulator)</h1>"
             f"<p>Order {order.document['orderId']}: {order.document['totalAmount']} "
             f"{order.document['currencyCode']} ({order.document['status']})</p></body></html>"
         )
-        return _Answer(200, page)
+        return Answer(200, page)
 
 
 def _amount(value: Any, name: str) -> int:
@@ -840,41 +818,3 @@ def _order_id() -> str:
 
 def _payment_id() -> str:
     return str(100_000_000 + secrets.randbelow(900_000_000))
-
-
-def _handler(simulator: PayUSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                self._write(_Answer(413, _status("ERROR_SYNTAX", "request too large")))
-                return
-            raw = self.rfile.read(length) if length else b""
-            answer = simulator.answer(self.command, self.path, dict(self.headers.items()), raw)
-            try:
-                self._write(answer)
-            finally:
-                if answer.then is not None:
-                    answer.then()
-
-        def _write(self, answer: _Answer) -> None:
-            if isinstance(answer.body, str):
-                data, kind = answer.body.encode(), "text/html; charset=utf-8"
-            else:
-                data, kind = json.dumps(answer.body).encode(), "application/json;charset=UTF-8"
-            self.send_response(answer.status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Correlation-Id", str(uuid.uuid4()))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, *_: Any) -> None:
-            pass  # quiet: tests and `make local` print what matters themselves
-
-    return Handler

@@ -36,7 +36,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -50,7 +49,8 @@ from shared.providers.payments.przelewy24.signing import (
     signs_match,
     verify_sign,
 )
-from shared.providers.simulation import SignedRequest
+from shared.providers.simulation import Answer as Served
+from shared.providers.simulation import ServedApi, SignedRequest
 
 WEBHOOK_PATH = "/webhooks/payments/przelewy24"
 
@@ -65,6 +65,7 @@ METHOD_IDS = {
 }
 _CHANNEL_METHODS = {4096: 241, 64: 25, 8192: 154}
 
+_PAYMENT_PAGE = b"<html><body>Przelewy24 (simulated)</body></html>"
 _INVALID = {"error": "Invalid input data", "code": 400}
 _UNAUTHORIZED = {"error": "Incorrect authentication", "code": 401}
 _NOT_FOUND = {"error": "Transaction not found", "responseCode": 0}
@@ -178,8 +179,12 @@ class Refund:
 Answer = tuple[int, Any, Callable[[], None] | None]
 
 
-class Przelewy24Simulator:
+class Przelewy24Simulator(ServedApi):
     path = WEBHOOK_PATH
+    served_name = "przelewy24"
+    served_thread = "przelewy24-api"
+    served_methods = ("GET", "POST", "PUT")
+    max_request_bytes = None
 
     def __init__(self, merchant_id: int, pos_id: int, crc: str, api_key: str) -> None:
         self.merchant_id = merchant_id
@@ -191,7 +196,6 @@ class Przelewy24Simulator:
         self._refunds: dict[str, Refund] = {}  # by requestId
         self._order_ids = itertools.count(316_000_001)
         self._batch_ids = itertools.count(9_000_001)
-        self._server: ThreadingHTTPServer | None = None
         self._default_url: str | None = None
         self.hold_refunds = False
         self.requests: list[ServedRequest] = []
@@ -617,49 +621,13 @@ class Przelewy24Simulator:
         )
 
     # -- serving -------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the API (once); returns its base URL."""
-        if self._server is not None:
-            return f"http://127.0.0.1:{self._server.server_address[1]}"
-        api = self
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Served:
+        status, document, after = self.handle(method, target, headers, raw)
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                status, answer, after = api.handle(
-                    self.command, self.path, dict(self.headers.items()), raw
-                )
-                if answer is None:  # the payment page
-                    data, kind = b"<html><body>Przelewy24 (simulated)</body></html>", "text/html"
-                else:
-                    data, kind = json.dumps(answer).encode(), "application/json"
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                self.wfile.flush()
-                if after is not None:  # answered first, as P24 does: then the notification
-                    threading.Thread(target=after, name="p24-refund", daemon=True).start()
+        def notify() -> None:  # answered first, as P24 does: then the notification
+            threading.Thread(target=after, name="p24-refund", daemon=True).start()
 
-            do_GET = do_POST = do_PUT = _serve
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        server = self._server
-        threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05),
-            name="przelewy24-api",
-            daemon=True,
-        ).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        then = None if after is None else notify
+        if document is None:  # the payment page
+            return Served(status, _PAYMENT_PAGE, content_type="text/html", then=then)
+        return Served(status, document, then=then)

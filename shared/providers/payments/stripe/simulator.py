@@ -35,8 +35,7 @@ import time
 import uuid
 from base64 import b64decode
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -45,7 +44,7 @@ import httpx
 from shared.inbox.contract import Headers
 from shared.providers.payments.stripe.amounts import SUPPORTED, THREE_DECIMAL
 from shared.providers.payments.stripe.webhook import API_VERSION, signature_header
-from shared.providers.simulation import SignedRequest
+from shared.providers.simulation import Answer, ServedApi, SignedRequest
 
 Json = dict[str, Any]
 
@@ -152,6 +151,7 @@ _BUYER_METHODS = {
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MAX_KEY_DEPTH = 8
+_HTML = "text/html; charset=utf-8"
 SESSION_LIFETIME_SECONDS = 24 * 3600
 
 
@@ -272,15 +272,6 @@ class _Saved:
     request_id: str
 
 
-@dataclass
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    after: Callable[[], None] | None = None
-
-
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
@@ -289,8 +280,12 @@ def _mask(key: str) -> str:
     return f"{key[:8]}****{key[-4:]}" if len(key) > 12 else "****"
 
 
-class StripeSimulator:
+class StripeSimulator(ServedApi):
     path = "/webhooks/payments/stripe"
+    served_name = "stripe"
+    served_methods = ("GET", "POST", "DELETE")
+    protocol_version = "HTTP/1.1"
+    max_request_bytes = None
     # Methods whose Checkout Session completes unpaid and settles later
     # (checkout.session.async_payment_succeeded / _failed).
     delayed_methods: frozenset[str] = frozenset({"blik", "p24"})
@@ -313,7 +308,6 @@ class StripeSimulator:
         self._disputes: dict[str, Json] = {}
         self._saved: dict[tuple[str, str], _Saved] = {}
         self._in_flight: set[tuple[str, str]] = set()
-        self._server: ThreadingHTTPServer | None = None
         self._webhook_base: str | None = None
         self._client: httpx.Client | None = None
         self._workers: list[threading.Thread] = []
@@ -535,31 +529,15 @@ class StripeSimulator:
     notification = event
 
     # -- serving the API --------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve the API (once); returns its base URL."""
-        if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-            self._server.daemon_threads = True
-            threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="stripe-simulator",
-                daemon=True,
-            ).start()
-        return self.base_url
-
     @property
     def base_url(self) -> str:
         if self._server is None:
             raise SimulatorError("the simulator's API is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return super().base_url
 
     def stop(self) -> None:
         self.settle()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -881,7 +859,7 @@ class StripeSimulator:
         worker.start()
 
     # -- the HTTP API -----------------------------------------------------------------------------
-    def _serve(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def _serve(self, method: str, target: str, headers: Mapping[str, str], raw: bytes) -> Answer:
         url = urlsplit(target)
         if url.path.startswith("/c/pay/"):
             return self._hosted_page(method, url.path, raw)
@@ -915,8 +893,7 @@ class StripeSimulator:
                 )
                 if scope is not None:
                     self._save(scope, _Saved(method, url.path, body, status, document, request_id))
-                answer = _json_answer(status, document, {"Stripe-Version": version})
-                answer.after = after
+                answer = _json_answer(status, document, {"Stripe-Version": version}, after)
         except Exception as error:  # any bug answers as Stripe's api_error does
             if not isinstance(error, StripeApiError):
                 error = StripeApiError(500, f"Simulator error: {error!r}", type="api_error")
@@ -940,6 +917,9 @@ class StripeSimulator:
                 ServedRequest(method, url.path, Headers(headers), body, query, answer.status)
             )
         return answer
+
+    def _respond(self, method: str, target: str, headers: dict[str, str], raw: bytes, /) -> Answer:
+        return self._serve(method, target, Headers(headers), raw)
 
     def _authenticate(self, headers: Mapping[str, str]) -> str:
         authorization = headers.get("Authorization", "")
@@ -1438,12 +1418,12 @@ class StripeSimulator:
                 )
 
     # -- the hosted page --------------------------------------------------------------------------
-    def _hosted_page(self, method: str, path: str, raw: bytes) -> _Answer:
+    def _hosted_page(self, method: str, path: str, raw: bytes) -> Answer:
         session_id = path.removeprefix("/c/pay/").strip("/")
         with self._lock:
             session = copy.deepcopy(self._sessions.get(session_id))
         if session is None:
-            return _Answer(404, b"<h1>Something went wrong</h1>", "text/html; charset=utf-8")
+            return Answer(404, b"<h1>Something went wrong</h1>", content_type=_HTML)
         if method == "POST":
             form = dict(parse_qsl(raw.decode("utf-8", "replace")))
             try:
@@ -1455,8 +1435,8 @@ class StripeSimulator:
                     target = session["success_url"]
             except (SimulatorError, StripeApiError) as error:
                 page = f"<h1>Cannot do that</h1><p>{html.escape(str(error))}</p>"
-                return _Answer(409, page.encode(), "text/html; charset=utf-8")
-            return _Answer(303, b"", "text/html; charset=utf-8", {"Location": target})
+                return Answer(409, page.encode(), content_type=_HTML)
+            return Answer(303, b"", {"Location": target}, _HTML)
         options = "".join(
             f'<option value="{html.escape(name)}">{html.escape(name)}</option>'
             for name in session["payment_method_types"]
@@ -1471,12 +1451,17 @@ class StripeSimulator:
             '<button name="action" value="pay">Pay</button>'
             '<button name="action" value="fail">Fail</button></form>'
         )
-        return _Answer(200, page.encode(), "text/html; charset=utf-8")
+        return Answer(200, page.encode(), content_type=_HTML)
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _json_answer(status: int, document: Json, headers: dict[str, str] | None = None) -> _Answer:
-    return _Answer(status, json.dumps(document, indent=2).encode(), headers=dict(headers or {}))
+def _json_answer(
+    status: int,
+    document: Json,
+    headers: dict[str, str] | None = None,
+    then: Callable[[], None] | None = None,
+) -> Answer:
+    return Answer(status, json.dumps(document, indent=2).encode(), dict(headers or {}), then=then)
 
 
 def _version(headers: Mapping[str, str]) -> str:
@@ -1605,37 +1590,3 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Endpoint], ...] = (
         lambda sim, rid, params, __: sim._retrieve(sim._refunds, "refund", rid, params),
     ),
 )
-
-
-def _handler_for(simulator: StripeSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_DELETE(self) -> None:
-            self._handle("DELETE")
-
-        def _handle(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            answer = simulator._serve(method, self.path, Headers(dict(self.headers)), raw)
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(answer.body)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(answer.body)
-            self.wfile.flush()
-            if answer.after is not None:
-                answer.after()
-
-        def log_message(self, *_: Any) -> None:
-            pass  # quiet: tests and `make local` print what matters themselves
-
-    return Handler
