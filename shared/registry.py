@@ -93,6 +93,20 @@ class SecretField:
     generated_locally: bool = False
 
 
+def api_url_field(env: str, unset: str) -> SecretField:
+    """The provider API's base URL (a sandbox's, production's, or a simulator's): optional,
+    `unset` says what is used without it."""
+    return SecretField(
+        "api_url", env=env, description=f"API base URL; unset: {unset}", required=False
+    )
+
+
+def environment_field(env: str) -> SecretField:
+    return SecretField(
+        "environment", env=env, description="sandbox (default) or production", required=False
+    )
+
+
 @dataclass(frozen=True)
 class Provider:
     name: str  # the inbox source and the last path segment: lowercase, no spaces
@@ -296,12 +310,7 @@ PROVIDERS: tuple[Provider, ...] = (
                 description="sandbox (allegro.pl.allegrosandbox.pl, default) or production",
                 required=False,
             ),
-            SecretField(
-                "api_url",
-                env="ALLEGRO_API_URL",
-                description="API base URL; unset: from environment (https://api.allegro.pl)",
-                required=False,
-            ),
+            api_url_field("ALLEGRO_API_URL", "from environment (https://api.allegro.pl)"),
             SecretField(
                 "auth_url",
                 env="ALLEGRO_AUTH_URL",
@@ -401,12 +410,9 @@ PROVIDERS: tuple[Provider, ...] = (
                 generated_prefix="sk_test_",
                 generated_locally=True,
             ),
-            SecretField(
-                "api_url",
-                env="STRIPE_API_URL",
-                description="API base URL; unset: https://api.stripe.com (test or live mode "
-                "follows the key)",
-                required=False,
+            api_url_field(
+                "STRIPE_API_URL",
+                "https://api.stripe.com (test or live mode follows the key)",
             ),
         ),
         adapter="webhook:StripeWebhooks",
@@ -449,19 +455,12 @@ PROVIDERS: tuple[Provider, ...] = (
                 required=False,
                 generated_locally=True,
             ),
-            SecretField(
-                "api_url",
-                env="PAYU_API_URL",
-                description="API base URL; unset: https://secure.snd.payu.com "
+            api_url_field(
+                "PAYU_API_URL",
+                "https://secure.snd.payu.com "
                 "(or https://secure.payu.com when environment is production)",
-                required=False,
             ),
-            SecretField(
-                "environment",
-                env="PAYU_ENVIRONMENT",
-                description="sandbox (default) or production",
-                required=False,
-            ),
+            environment_field("PAYU_ENVIRONMENT"),
         ),
         adapter="webhook:PayUWebhooks",
         simulator="simulator:PayUSimulator",
@@ -497,19 +496,12 @@ PROVIDERS: tuple[Provider, ...] = (
                 required=False,
                 generated_locally=True,
             ),
-            SecretField(
-                "api_url",
-                env="P24_API_URL",
-                description="API base URL; unset: https://sandbox.przelewy24.pl "
+            api_url_field(
+                "P24_API_URL",
+                "https://sandbox.przelewy24.pl "
                 "(or https://secure.przelewy24.pl when environment is production)",
-                required=False,
             ),
-            SecretField(
-                "environment",
-                env="P24_ENVIRONMENT",
-                description="sandbox (default) or production",
-                required=False,
-            ),
+            environment_field("P24_ENVIRONMENT"),
         ),
         adapter="webhook:Przelewy24Webhooks",
         simulator="simulator:Przelewy24Simulator",
@@ -539,19 +531,12 @@ PROVIDERS: tuple[Provider, ...] = (
                 "offline (RSA-SHA256 with PayPal's certificate)",
                 required=False,
             ),
-            SecretField(
-                "api_url",
-                env="PAYPAL_API_URL",
-                description="API base URL; unset: https://api-m.sandbox.paypal.com "
+            api_url_field(
+                "PAYPAL_API_URL",
+                "https://api-m.sandbox.paypal.com "
                 "(or https://api-m.paypal.com when environment is production)",
-                required=False,
             ),
-            SecretField(
-                "environment",
-                env="PAYPAL_ENVIRONMENT",
-                description="sandbox (default) or production",
-                required=False,
-            ),
+            environment_field("PAYPAL_ENVIRONMENT"),
         ),
         adapter="webhook:PayPalWebhooks",
         simulator="simulator:PayPalSimulator",
@@ -621,11 +606,6 @@ def webhook_providers() -> Iterator[Provider]:
 def poll_providers() -> Iterator[Provider]:
     """Providers pulled on a schedule: by ingress, or to repair a webhook's dropped deliveries."""
     return (p for p in providers() if p.poll is not None)
-
-
-def channel_client_providers() -> Iterator[Provider]:
-    """Sales channels orderhub tells back about shipments."""
-    return (p for p in providers() if p.channel_client)
 
 
 def gateway_providers() -> Iterator[Provider]:

@@ -31,19 +31,16 @@ from shared.platform.wiring import on_aws
 
 router = APIGatewayHttpRouter()
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,255}")
+
+
 # The stream router's default: how long a prepaid order waits for its payment.
-DEFAULT_PAYMENT_WINDOW_SECONDS = 24 * 3600
-
-
 def _own_store() -> OwnStore:
     settings = ApiSettings.load()
     platform = on_aws(settings.table_name, settings.documents_bucket, settings.state_machine_arn)
-    # ApiSettings names no payment window yet: the stream router's default until it does.
-    window = getattr(settings, "payment_window_seconds", DEFAULT_PAYMENT_WINDOW_SECONDS)
     intake = order_intake(
         platform,
         payment_service(platform, accept_test_payments=False),
-        payment_window_seconds=int(window),
+        payment_window_seconds=settings.payment_window_seconds,
     )
     return OwnStore(intake=intake, keys=IdempotencyKeys(platform.table))
 

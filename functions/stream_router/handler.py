@@ -26,7 +26,7 @@ from shared.inbox.service import event_of
 from shared.inbox.store import InboxRepository, envelope_of, raw_body_of
 from shared.kernel.errors import DomainError
 from shared.orders.store import timeline_entry_of
-from shared.orders.wiring import order_intake, order_store
+from shared.orders.wiring import order_intake
 from shared.payments.domain import PaymentDecision
 from shared.payments.events import PaymentRejected
 from shared.payments.wiring import GatewaySettings, gateways_of, payment_service, refund_service
@@ -78,7 +78,6 @@ class Router:
             refunds=self.refunds,
         )
         self.publisher = EventBridgePublisher(settings.event_bus_name)
-        self.orders = order_store(platform)
         self.push_queues = PushQueues.from_json(settings.channel_push_queues)
 
     def event_of(self, image: Item, source: str) -> InboundEvent:
@@ -124,12 +123,10 @@ class Router:
             # The shipment's channel hears about it through its own queue (retried with
             # backoff, rate-limited per channel). A redelivered stream record sends again;
             # the consumer finds the shipment already told and calls nobody.
-            state = self.orders.get(entry.order_id)
-            if state is not None:
-                self.push_queues.send(
-                    state.channel,
-                    PushMessage(order_id=entry.order_id, shipment_id=entry.event.shipment_id),
-                )
+            self.push_queues.send(
+                entry.event.channel,
+                PushMessage(order_id=entry.order_id, shipment_id=entry.event.shipment_id),
+            )
 
 
 @lru_cache(maxsize=4)

@@ -21,7 +21,6 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage
 from infra.lambda_factory import RETENTION, PythonFunction
 from infra.nag import acknowledge, acknowledge_evidence
-from shared import registry
 
 API_ROUTES = (
     ("/api/v1/orders", apigwv2.HttpMethod.GET),
@@ -104,9 +103,9 @@ class HttpApi(Construct):
             throttle=apigwv2.ThrottleSettings(rate_limit=200, burst_limit=400),
             access_log_settings=_JsonAccessLogs(access_logs),
         )
-        for provider in registry.webhook_providers():
+        for provider in ingress.providers():  # a channel the shop does not sell on: none
             if provider.name not in ingress.webhooks:
-                continue  # a sales channel this shop does not sell on
+                continue  # not a webhook provider
             assert provider.path is not None  # a webhook provider has its route
             self.api.add_routes(
                 path=provider.path,

@@ -41,9 +41,7 @@ class ChannelPushes(Construct):
         ingress: Ingress,
     ) -> None:
         super().__init__(scope, construct_id)
-        channels = [
-            p for p in ingress.providers() if p.channel_client and p.name in ingress.secrets
-        ]
+        channels = [p for p in ingress.providers() if p.channel_client]
         self.rejected = monitoring.dead_letter_queue(
             "RejectedPushes", purpose="shipments a sales channel refused for good"
         )

@@ -484,6 +484,8 @@ def state_after(
         updated = replace(updated, total=Money(amount=fields["total"], currency=fields["currency"]))
     if "payment_required" in fields:
         updated = replace(updated, payment_required=fields["payment_required"])
+    if "payment_method" in fields:
+        updated = replace(updated, payment_method=PaymentMethod(fields["payment_method"]))
     for name in ("transfer_due", "transfer_on_overdue", "transfer_remind_at", "transfer_reminded"):
         if name in fields:
             updated = replace(updated, **{name: fields[name]})

@@ -140,8 +140,7 @@ class PaymentReconciler:
 
     def _refund(self, refund: Refund, drift: Drift) -> None:
         # A refund never sent (the stream retried out) is sent now: idempotent by part id.
-        self.refunds.dispatch(refund.order_id, refund.refund_id)
-        current = self.refund_records.get(refund.order_id, refund.refund_id) or refund
+        current = self.refunds.dispatch(refund.order_id, refund.refund_id) or refund
         for part in current.parts:
             if part.status.value not in ("pending", "requested"):
                 continue

@@ -215,7 +215,8 @@ class RefundRecords:
         return [Refund.from_item(item) for item in items]
 
     def committed(self, order_id: str) -> dict[tuple[str, str], int]:
-        """refund_committed per payment (provider, payment id), read with the payments."""
+        """refund_committed per payment (provider, payment id), where no payment records are
+        at hand (a panel refund, tests)."""
         items = self._table.query_all(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
             ExpressionAttributeValues={
@@ -354,7 +355,8 @@ class RefundService:
                     )
                 return existing, False
             payments = self.payments.of_order(order_id)
-            ledger = self.refunds.committed(order_id)
+            # The ledger is on the payment items just read (no second query of them).
+            ledger = {(p.provider, p.payment_id): p.refund_committed for p in payments}
             # What refunds already draw on each payment: the ledger, or the refunds' own parts
             # where they say more (a refund made in the provider's panel before its payment
             # was recorded could not draw on it then).

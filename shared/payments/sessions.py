@@ -326,9 +326,8 @@ class SessionService:
                     if error.code != SESSION_EXISTS:
                         raise
                     # The provider holds this attempt's reference from an answer we lost and
-                    # will not hand its page out again (Przelewy24): the attempt ends, and
-                    # the next one gets a new reference.
-                    self.sessions.settle(order_id, record.attempt, "failed")
+                    # will not hand its page out again (Przelewy24): the attempt has ended
+                    # (above), and the next one gets a new reference.
         raise TooManyAttempts(f"order {order_id} has too many payment attempts")
 
     def _payable(self, order_id: str) -> OrderState:

@@ -21,6 +21,7 @@ class ShipmentCreated(DomainEvent):
     type = EventType.SHIPMENT_CREATED
     when = "a shipment of the order left (through the API, or a carrier's API)"
     shipment_id: str
+    channel: str = Field(description="The order's sales channel, which is told about it.")
     carrier: str
     tracking_number: str
     tracking_url: str | None = None

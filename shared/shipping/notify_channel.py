@@ -18,7 +18,7 @@ from datetime import datetime
 from shared.channels.push import ChannelClient, ShipmentLine, ShipmentPush
 from shared.kernel.errors import ConcurrentModification, OrderNotFound
 from shared.orders.ports import OrderStore
-from shared.orders.store import Change
+from shared.orders.store import Change, OrderState
 from shared.platform.clock import Clock, utc_now
 from shared.platform.table import TransactionConflict
 from shared.shipping.events import ChannelNotified
@@ -101,14 +101,14 @@ class ChannelNotifier:
         )
         self.pacer.wait(state.channel)
         reference = client.push_shipment(push)
-        self._record(order_id, shipment_id, state.channel, reference)
+        self._record(state, shipment_id, reference)
         return reference
 
-    def _record(self, order_id: str, shipment_id: str, channel: str, reference: str) -> None:
+    def _record(self, state: OrderState, shipment_id: str, reference: str) -> None:
+        """The channel's reference and ChannelNotified, in one change (from the state read
+        before the call; read again only when the order moved meanwhile)."""
+        order_id, channel = state.order_id, state.channel
         for _ in range(MAX_ATTEMPTS):
-            state = self.orders.get(order_id)
-            if state is None:
-                raise OrderNotFound(order_id)
             try:
                 self.orders.apply(
                     state,
@@ -122,6 +122,10 @@ class ChannelNotifier:
                     joined=[self.shipments.stage_notified(order_id, shipment_id, reference)],
                 )
             except ConcurrentModification:
+                fresh = self.orders.get(order_id)
+                if fresh is None:
+                    raise OrderNotFound(order_id) from None
+                state = fresh
                 continue
             except TransactionConflict:
                 return  # another delivery of the message recorded it first

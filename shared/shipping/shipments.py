@@ -177,7 +177,8 @@ class Shipments:
         """Record a shipment once; returns it and whether this call recorded it."""
         shipment_id = shipment_id_of(order_id, request.tracking_number)
         for _ in range(MAX_ATTEMPTS):
-            existing = self.records.get(order_id, shipment_id)
+            before = self.records.of_order(order_id)
+            existing = next((s for s in before if s.shipment_id == shipment_id), None)
             if existing is not None:
                 return existing, False
             state = self.orders.get(order_id)
@@ -185,9 +186,9 @@ class Shipments:
             if state is None or details is None:
                 raise OrderNotFound(order_id)
             self._check_shippable(state)
-            before = self.records.of_order(order_id)
-            lines = self._lines(details, request, shipped_so_far(before))
-            complete = _complete(details, shipped_so_far(before), lines)
+            so_far = shipped_so_far(before)
+            lines = self._lines(details, request, so_far)
+            complete = _complete(details, so_far, lines)
             at = self.now()
             shipment = Shipment(
                 shipment_id=shipment_id,
@@ -206,6 +207,7 @@ class Shipments:
                     Change(
                         event=ShipmentCreated(
                             shipment_id=shipment_id,
+                            channel=state.channel,
                             carrier=request.carrier,
                             tracking_number=request.tracking_number,
                             tracking_url=request.tracking_url,

@@ -5,6 +5,7 @@ from a secret in the registry's shape, and the floor's check of it.
 A channel delivers a new order; a payment provider says a payment succeeded:
 
 - Shopify `orders/create` (HMAC-SHA256 of the body, base64, in X-Shopify-Hmac-Sha256);
+- WooCommerce `order.created` (HMAC-SHA256 of the body, base64, in X-WC-Webhook-Signature);
 - Stripe `payment_intent.succeeded` (Stripe-Signature: HMAC-SHA256 of `t.body`, 300 s
   tolerance, so each delivery is built just before it is timed);
 - PayU order notification `COMPLETED`, paid by BLIK (OpenPayu-Signature: MD5 of body + second

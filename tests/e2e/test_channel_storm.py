@@ -10,6 +10,11 @@ queue, with one naming a seller that is not ours; Allegro's journal is pulled by
 Once the system is quiet every invariant is checked: each order once, its last address, the
 cancelled ones cancelled with their stock back, the others ready to ship, reserved stock up by
 exactly what the live orders hold, nothing stuck or dead-lettered.
+Meanwhile the own store POSTs its orders: each three times under one Idempotency-Key, once more
+under another key with the same external id (never a second order), and bodies that must be
+refused (400). After the checks every live channel order is shipped, each shipment reported three
+times at once: one shipment, the order shipped, its units out of stock, and each channel told
+exactly once.
 The seed is printed: ORDERHUB_CHANNEL_STORM_SEED=<seed> reproduces the shuffle.
 """
 
@@ -18,11 +23,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -42,14 +50,13 @@ SHOPIFY_ORDERS, SHOPIFY_CANCELLED = 12, 3
 WOO_ORDERS, WOO_CANCELLED = 8, 2
 AMAZON_ORDERS = 5
 ALLEGRO_ORDERS = 5
+STORE_ORDERS = 4
 SENDERS = 8
 QUIET_TIMEOUT = 60.0
+NOTIFIED_TIMEOUT = 40.0
 FOREIGN_SELLER = "A2FOREIGNSELLER9"
-# A cancellation is applied as a status change only (ChannelChanges.cancel), yet it moves the
-# order to the cancellation's revision: when it overtakes the update before it, the address
-# that update (and the cancellation's own body) carries is never applied. Every other invariant
-# is checked first; this one then marks the run xfail, naming the orders.
 CHANNEL_SOURCES = frozenset({"shopify", "woocommerce", "amazon", "allegro"})
+Delivery = tuple[SignedRequest, int] | Callable[[], None]  # a webhook, or an own-store request
 
 
 @dataclass
@@ -72,8 +79,11 @@ class Sent:
     wrong: list[str] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
 
-    def send_all(self, http: httpx.Client, deliveries: list[tuple[SignedRequest, int]]) -> None:
-        def send(delivery: tuple[SignedRequest, int]) -> None:
+    def send_all(self, http: httpx.Client, deliveries: list[Delivery]) -> None:
+        def send(delivery: Delivery) -> None:
+            if callable(delivery):
+                delivery()
+                return
             request, wanted = delivery
             answer = request.send(http)
             self.statuses[answer.status_code] += 1
@@ -109,6 +119,12 @@ def view_of(http: httpx.Client, order_id: str) -> dict[str, Any]:
     answer = http.get(f"/api/v1/orders/{order_id}")
     assert answer.status_code == 200, answer.text
     return answer.json()  # type: ignore[no-any-return]
+
+
+def shipments_of(http: httpx.Client, order_id: str) -> list[dict[str, Any]]:
+    answer = http.get(f"/api/v1/orders/{order_id}/shipments")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]  # type: ignore[no-any-return]
 
 
 def reserved(http: httpx.Client, sku: str) -> int:
@@ -309,6 +325,148 @@ def allegro_storm(stack: EmbeddedStack) -> list[Expected]:
     return expected
 
 
+# -- the own store ----------------------------------------------------------------------------
+@dataclass
+class StoreAnswers:
+    """What the own store's POSTs got, by external id."""
+
+    same_key: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
+    other_key: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def store_body(external_id: str, line: Line) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "currency": "PLN",
+        "lines": [
+            {
+                "sku": line.sku,
+                "quantity": 1,
+                "unit_price": 4900 if line is MUG else 8900,
+                "vat_rate": 23,
+            }
+        ],
+        "buyer": {"email": "burza@example.pl", "name": "Ewa Burza", "phone": "+48500100300"},
+        "delivery": {"kind": "pickup_point", "carrier": "inpost", "point_id": "KRA01M"},
+        "payment_method": "cash_on_delivery",
+    }
+
+
+def store_storm(
+    http: httpx.Client, answers: StoreAnswers, tag: str
+) -> tuple[list[Expected], list[Delivery]]:
+    """Each order three times under its key (the first, then under another key with the same
+    external id), and two bodies that must be refused. (the orders, the requests to send)"""
+    expected: list[Expected] = []
+    jobs: list[Delivery] = []
+
+    def post(body: dict[str, Any], key: str) -> httpx.Response:
+        return http.post("/api/v1/orders", json=body, headers={"Idempotency-Key": key})
+
+    def same_key(external_id: str, body: dict[str, Any], key: str) -> None:
+        answer = post(body, key)
+        order_id = answer.json().get("order_id") if answer.status_code == 201 else None
+        with answers.lock:
+            answers.same_key.setdefault(external_id, []).append((answer.status_code, order_id))
+
+    def first_then_other_key(external_id: str, body: dict[str, Any], key: str) -> None:
+        same_key(external_id, body, key)
+        answer = post(body, f"{key}-again")
+        with answers.lock:
+            answers.other_key[external_id] = (answer.status_code, answer.json())
+
+    def refused(external_id: str, body: dict[str, Any]) -> None:
+        answer = post(body, f"storm-{external_id}")
+        with answers.lock:
+            answers.refused[external_id] = (answer.status_code, answer.text)
+
+    for n, line in enumerate(lines_for(STORE_ORDERS)):
+        external_id = f"STORM-{tag}-{n}"
+        body, key = store_body(external_id, line), f"storm-{tag}-{n}"
+        jobs.append(partial(first_then_other_key, external_id, body, key))
+        jobs += [partial(same_key, external_id, body, key)] * 2
+        expected.append(Expected("store", external_id, line))
+    negative = store_body(f"STORM-{tag}-negative", MUG)
+    negative["lines"][0]["unit_price"] = -4900
+    no_lines = store_body(f"STORM-{tag}-nolines", TEE)
+    del no_lines["lines"]
+    for body in (negative, no_lines):
+        jobs.append(partial(refused, body["external_id"], body))
+        expected.append(Expected("store", body["external_id"], MUG, stored=False))
+    return expected, jobs
+
+
+def store_answers_wrong(answers: StoreAnswers, expected: list[Expected]) -> list[str]:
+    """Every own-store answer that is not what it must be."""
+    wrong = []
+    for plan in expected:
+        if not plan.stored:
+            status, text = answers.refused[plan.external_id]
+            try:
+                code = json.loads(text)["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = None
+            if status != 400 or not code:
+                wrong.append(f"{plan.external_id} wanted 400 with an error code: {status} {text}")
+            continue
+        same = answers.same_key[plan.external_id]
+        ids = {order_id for _, order_id in same}
+        if [status for status, _ in same] != [201] * 3 or len(ids) != 1:
+            wrong.append(f"{plan.external_id} under one key: {same}")
+        status, body = answers.other_key[plan.external_id]
+        if status == 201:
+            if body.get("order_id") not in ids:
+                wrong.append(f"{plan.external_id} under another key: a new order {body}")
+        elif status != 409 or body.get("error", {}).get("code") != "order_exists":
+            wrong.append(f"{plan.external_id} under another key: {status} {body}")
+    return wrong
+
+
+# -- the shipments ----------------------------------------------------------------------------
+def stock_of(http: httpx.Client, sku: str) -> tuple[int, int]:
+    """(on hand, reserved)"""
+    answer = http.get(f"/api/v1/stock/{sku}")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["on_hand"]), int(answer.json()["reserved"])
+
+
+def ship_all(http: httpx.Client, order_ids: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Each order's shipment (order id to tracking number) reported three times at once.
+    (order id to shipment id, the answers that were not one 201 and two 200 of one shipment)"""
+    answers: dict[str, list[tuple[int, str | None]]] = {order_id: [] for order_id in order_ids}
+
+    def post(order_id: str) -> None:
+        answer = http.post(
+            f"/api/v1/orders/{order_id}/shipments",
+            json={"carrier": "inpost", "tracking_number": order_ids[order_id]},
+        )
+        shipment = answer.json().get("shipment_id") if answer.status_code in (200, 201) else None
+        answers[order_id].append((answer.status_code, shipment or answer.text[:200]))
+
+    with ThreadPoolExecutor(SENDERS) as pool:
+        list(pool.map(post, [order_id for order_id in order_ids for _ in range(3)]))
+    wrong, shipments = [], {}
+    for order_id, got in answers.items():
+        if sorted(status for status, _ in got) != [200, 200, 201] or len({s for _, s in got}) != 1:
+            wrong.append(f"{order_id}: {got}")
+        shipments[order_id] = str(got[0][1])
+    return shipments, wrong
+
+
+def channel_told_once(stack: EmbeddedStack, plan: Expected, tracking: str) -> bool:
+    """The channel's simulator got exactly one fulfilment/shipment for the order."""
+    if plan.channel == "shopify":
+        return len(stack.simulator("shopify").fulfillments(plan.external_id)) == 1
+    if plan.channel == "woocommerce":
+        notes = stack.simulator("woocommerce").notes(int(plan.external_id))
+        return len([n for n in notes if tracking in n["note"]]) == 1
+    if plan.channel == "allegro":
+        return len(stack.simulator("allegro").shipments(plan.external_id)) == 1
+    return len(stack.simulator("amazon").packages(plan.external_id)) == 1
+
+
 # -- the checks -------------------------------------------------------------------------------
 def settled(http: httpx.Client, plan: Expected, deadline: float) -> dict[str, Any]:
     """The one order the channel's id names, once its workflow has decided what it can."""
@@ -354,7 +512,7 @@ def test_every_channel_at_once_leaves_every_invariant_true(
     print(f"channel storm seed {seed} (ORDERHUB_CHANNEL_STORM_SEED={seed} reproduces it)")
     rng = random.Random(seed)
     started = time.monotonic()
-    orders = SHOPIFY_ORDERS + WOO_ORDERS + AMAZON_ORDERS + ALLEGRO_ORDERS
+    orders = SHOPIFY_ORDERS + WOO_ORDERS + AMAZON_ORDERS + ALLEGRO_ORDERS + STORE_ORDERS
     for sku in SKUS:
         stock_available(http, sku, orders)
     before = {sku: reserved(http, sku) for sku in SKUS}
@@ -366,7 +524,11 @@ def test_every_channel_at_once_leaves_every_invariant_true(
         rng, embedded, 8_000_000_000 + rng.randrange(10**7) * 100
     )
     woo, woo_early, woo_rest = woocommerce_storm(rng, embedded, 10**7 + rng.randrange(10**5) * 100)
-    early, rest = shopify_early + woo_early, shopify_rest + woo_rest
+    # AND the own store's checkout POSTing its orders meanwhile
+    store_answers = StoreAnswers()
+    store, store_jobs = store_storm(http, store_answers, f"{seed}-{uuid.uuid4().hex[:8]}")
+    early: list[Delivery] = [*shopify_early, *woo_early]
+    rest: list[Delivery] = [*shopify_rest, *woo_rest, *store_jobs]
     rng.shuffle(early)
     rng.shuffle(rest)
     # AND a deployment that knows which Amazon seller it serves
@@ -384,9 +546,11 @@ def test_every_channel_at_once_leaves_every_invariant_true(
 
         # THEN every delivery got its answer: 200, or 401/400 for the forged and the broken
         assert sent.wrong == []
+        # AND the own store's: one order per key and per external id, the broken refused
+        assert store_answers_wrong(store_answers, store) == []
         # AND once quiet, every channel order exists once, in its final state
         deadline = time.monotonic() + QUIET_TIMEOUT
-        everything = shopify + woo + amazon + allegro
+        everything = shopify + woo + amazon + allegro + store
         live = [p for p in everything if p.stored]
         views = {(p.channel, p.external_id): settled(http, p, deadline) for p in live}
         # (the notification naming another seller is kept, ignored, and fetched nothing)
@@ -416,6 +580,50 @@ def test_every_channel_at_once_leaves_every_invariant_true(
     held = Counter(p.line.sku for p in live if not p.cancelled)
     rose = {sku: reserved(http, sku) - before[sku] for sku in SKUS}
     assert rose == {sku: held[sku] for sku in SKUS}
+
+    # WHEN every live channel order's shipment is reported three times at once
+    shipping = [p for p in live if not p.cancelled and p.channel in CHANNEL_SOURCES]
+    tracking = {
+        views[(p.channel, p.external_id)]["order_id"]: f"STORM{n}-{uuid.uuid4().hex[:12]}"
+        for n, p in enumerate(shipping)
+    }
+    stock_before = {sku: stock_of(http, sku) for sku in SKUS}
+    shipment_ids, wrong = ship_all(http, tracking)
+    # THEN each is one shipment: one 201, the others 200 naming it
+    assert wrong == []
+    # AND once each channel is told, the orders are shipped and their units out of stock
+    deadline = time.monotonic() + NOTIFIED_TIMEOUT
+    for order_id, shipment_id in shipment_ids.items():
+        items = eventually(
+            partial(shipments_of, http, order_id),
+            lambda items: bool(items) and all(s["channel_notified"] for s in items),
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
+        assert [s["shipment_id"] for s in items] == [shipment_id], order_id
+    for plan in shipping:
+        order_id = views[(plan.channel, plan.external_id)]["order_id"]
+        view = eventually(
+            partial(view_of, http, order_id),
+            lambda v: v["status"] == "shipped",
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
+        assert view["reservations"] == [], f"{plan}: shipped but holds {view['reservations']}"
+    shipped = Counter(p.line.sku for p in shipping)
+    stock_after = {sku: stock_of(http, sku) for sku in SKUS}
+    assert stock_after == {
+        sku: (on_hand - shipped[sku], held - shipped[sku])
+        for sku, (on_hand, held) in stock_before.items()
+    }
+    # AND each channel got exactly one fulfilment/shipment per order
+    told = {
+        plan.external_id: channel_told_once(
+            embedded, plan, tracking[views[(plan.channel, plan.external_id)]["order_id"]]
+        )
+        for plan in shipping
+    }
+    assert [f"{p.channel} {p.external_id}" for p in shipping if not told[p.external_id]] == []
+    print(f"channel storm: shipped after {time.monotonic() - started:.1f} s")
+
     # AND nothing is stuck in the inbox or dead-lettered
     assert inbox_failures(embedded) - failures_before == set()
     dead_after = embedded.dead_letter_depths()

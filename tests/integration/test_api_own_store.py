@@ -17,7 +17,13 @@ import pytest
 from moto.dynamodb.responses import DynamoHandler
 
 from functions.api.openapi import document
-from shared.channels.own_store import StoreOrder, tax_of, to_order, vat_from_gross
+from shared.channels.own_store import (
+    OrderExists,
+    StoreOrder,
+    tax_of,
+    to_order,
+    vat_from_gross,
+)
 from shared.orders.domain import MAX_QUANTITY
 from shared.platform import aws
 from shared.platform.api_keys import ApiKeyRepository, generate_key
@@ -288,37 +294,40 @@ def test_the_same_external_id_under_another_key_is_409_naming_the_order(
     assert len(executions()) == 1
 
 
-@pytest.mark.usefixtures("atomic_calls")
-def test_concurrent_requests_with_one_key_place_one_order(keys: dict[str, str]) -> None:
-    body = a_store_order()
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(lambda _: place(body, key=keys["writer"]), range(6)))
+def placed_concurrently(body: dict[str, Any], keys: list[str]) -> list[tuple[int, str]]:
+    """Race the placement itself, one thread per request, each with its own service as each
+    Lambda invocation builds it. (Not through lambda_handler: one Lambda process never runs
+    two invocations at once, and Powertools' resolver keeps the current event in a global,
+    so threads calling it would read each other's headers.) -> (status, order id)."""
+    from functions.api.store_orders import _own_store
 
-    assert [r["statusCode"] for r in responses] == [201] * 6, [r["body"] for r in responses]
-    assert len({json_body(r)["order_id"] for r in responses}) == 1
+    order = StoreOrder.model_validate(body)
+
+    def place_one(idempotency_key: str) -> tuple[int, str]:
+        try:
+            return 201, _own_store().place(order, idempotency_key=idempotency_key)
+        except OrderExists as exists:
+            return 409, exists.order_id
+
+    with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+        return list(pool.map(place_one, keys))
+
+
+@pytest.mark.usefixtures("atomic_calls", "keys")
+def test_concurrent_requests_with_one_key_place_one_order() -> None:
+    outcomes = placed_concurrently(a_store_order(), ["checkout-S-1001-a"] * 6)
+
+    assert [status for status, _ in outcomes] == [201] * 6, outcomes
+    assert len({order_id for _, order_id in outcomes}) == 1
     assert len(executions()) == 1
-    listed = json_body(_get("/api/v1/orders", keys["reader"], {"channel": "store"}))
-    assert len(listed["items"]) == 1
 
 
-@pytest.mark.usefixtures("atomic_calls")
-def test_concurrent_requests_with_one_external_id_under_other_keys_place_one_order(
-    keys: dict[str, str],
-) -> None:
-    body = a_store_order()
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(
-            pool.map(
-                lambda n: place(body, key=keys["writer"], idempotency_key=f"key-{n}"), range(4)
-            )
-        )
+@pytest.mark.usefixtures("atomic_calls", "keys")
+def test_concurrent_requests_with_one_external_id_under_other_keys_place_one_order() -> None:
+    outcomes = placed_concurrently(a_store_order(), [f"key-{n}" for n in range(4)])
 
-    statuses = sorted(r["statusCode"] for r in responses)
-    assert statuses == [201, 409, 409, 409], [r["body"] for r in responses]
-    placed = next(json_body(r) for r in responses if r["statusCode"] == 201)
-    assert {json_body(r)["error"]["order_id"] for r in responses if r["statusCode"] == 409} == {
-        placed["order_id"]
-    }
+    assert sorted(status for status, _ in outcomes) == [201, 409, 409, 409], outcomes
+    assert len({order_id for _, order_id in outcomes}) == 1  # the 409s name the placed one
     assert len(executions()) == 1
 
 

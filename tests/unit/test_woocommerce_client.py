@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from shared.channels.http import retry_after
 from shared.channels.push import ChannelRejected, ChannelUnavailable, ShipmentLine, ShipmentPush
 from shared.providers.channels.woocommerce.client import (
     WooCommerceStatus,
     names_tracking_number,
-    retry_after,
 )
 from shared.providers.channels.woocommerce.simulator import WooCommerceSimulator
 from shared.providers.simulation import Line

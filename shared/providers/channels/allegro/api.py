@@ -14,10 +14,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.channels.http import retry_after
 from shared.providers.channels.allegro.oauth import (
     LOGIN_HINT,
     TOKENS,
@@ -34,24 +33,6 @@ MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
 MIN_INTERVAL = 0.05  # seconds between two requests of one process (20/s; Allegro allows far more)
 MAX_RETRY_WAIT = 5.0  # seconds one wait for Retry-After may take inside a call
 RATE_LIMIT_TRIES = 3  # the first request and two retries after 429
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (a number, or an HTTP date), if the answer has one."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 class Pacer:

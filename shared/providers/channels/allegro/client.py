@@ -27,13 +27,14 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.channels.http import raise_for_channel
 from shared.channels.push import (
     ChannelRejected,
     ChannelUnavailable,
     SaveSecret,
     ShipmentPush,
 )
-from shared.providers.channels.allegro.api import AllegroApi, error_text, retry_after
+from shared.providers.channels.allegro.api import AllegroApi, error_text
 from shared.providers.channels.allegro.oauth import (
     AllegroAuthorizationLost,
     AllegroNotConfigured,
@@ -208,10 +209,8 @@ class AllegroFulfilment:
         status = response.status_code
         if 200 <= status < 300:
             return response
-        message = f"{what}: HTTP {status} {error_text(response)}"
-        if status >= 500 or status in (408, 409, 425, 429):
-            raise ChannelUnavailable(message, retry_after=retry_after(response))
-        raise ChannelRejected(message)
+        raise_for_channel(response, f"{what}: HTTP {status} {error_text(response)}")
+        raise AssertionError("unreachable: a non-2xx answer raises")
 
     def _store_tokens(self) -> None:
         update = self._api.secret_update()

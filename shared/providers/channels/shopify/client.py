@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.channels.http import raise_for_channel
 from shared.channels.push import (
     ChannelRejected,
     ChannelUnavailable,
@@ -253,25 +254,11 @@ class ShopifyFulfilments:
 
 
 def _raise_for_status(response: httpx.Response, what: str) -> None:
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    text = response.text[:300]
-    if status == 429 or status >= 500:
-        raise ChannelUnavailable(
-            f"Shopify {what}: HTTP {status} {text}", retry_after=_retry_after(response)
-        )
-    # 401 a revoked or wrong token, 403 a missing scope, 404 a shop that is gone: a retry
-    # cannot help until someone fixes the secret or the app.
-    raise ChannelRejected(f"Shopify {what}: HTTP {status} {text}")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    # 401 a revoked or wrong token, 403 a missing scope, 404 a shop that is gone: refused for
+    # good (a person fixes the secret or the app); a timeout, 429 or 5xx is retried.
+    raise_for_channel(
+        response, f"Shopify {what}: HTTP {response.status_code} {response.text[:300]}"
+    )
 
 
 def _raise_for_errors(body: dict[str, Any], what: str) -> None:

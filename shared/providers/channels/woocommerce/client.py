@@ -15,13 +15,11 @@ other non-2xx (WooCommerce's {"code", "message"} named) is ChannelRejected.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.channels.http import raise_for_channel
 from shared.channels.push import ChannelRejected, ChannelUnavailable, SaveSecret, ShipmentPush
 from shared.providers.channels.woocommerce.rest import StoreApi, StoreNotConfigured
 
@@ -31,7 +29,6 @@ if TYPE_CHECKING:
 # The statuses a shipped order may be completed from.
 COMPLETABLE_STATUSES = frozenset({"pending", "on-hold", "processing"})
 # A Retry-After beyond this is a misconfigured proxy: the push queue's backoff takes over.
-MAX_RETRY_AFTER = 3600.0
 
 
 def note_text(push: ShipmentPush) -> str:
@@ -123,10 +120,8 @@ class WooCommerceStatus:
                 return response.json()
             except ValueError as error:
                 raise ChannelUnavailable(f"{what}: HTTP {status} with a body not JSON") from error
-        message = f"{what}: HTTP {status} {_problem(response)}"
-        if status in (408, 429) or status >= 500:
-            raise ChannelUnavailable(message, retry_after=retry_after(response))
-        raise ChannelRejected(message)
+        raise_for_channel(response, f"{what}: HTTP {status} {_problem(response)}")
+        raise AssertionError("unreachable: a non-2xx answer raises")
 
 
 def _problem(response: httpx.Response) -> str:
@@ -138,23 +133,3 @@ def _problem(response: httpx.Response) -> str:
     if isinstance(body, dict) and "code" in body:
         return f"{body.get('code')}: {body.get('message')}"[:300]
     return response.text[:300]
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After as seconds (a number of seconds, or an HTTP date)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return min(max(0.0, seconds), MAX_RETRY_AFTER) if math.isfinite(seconds) else None
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return min(max(0.0, (moment - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER)

@@ -65,17 +65,22 @@ class StatusDetails(_Lenient):
     reason: Text | None = None
 
 
-class Capture(_Lenient):
+class _Transaction(_Lenient):
+    """What a capture and a refund both carry (Payments v2)."""
+
     id: PayPalId
     status: Text
     status_details: StatusDetails | None = None
     amount: Amount
     custom_id: Text | None = None
     invoice_id: Text | None = None
-    supplementary_data: SupplementaryData | None = None
     links: list[Link] = []
     create_time: UtcDatetime | None = None
     update_time: UtcDatetime | None = None
+
+
+class Capture(_Transaction):
+    supplementary_data: SupplementaryData | None = None
 
 
 class Payments(_Lenient):
@@ -101,17 +106,8 @@ class Order(_Lenient):
     update_time: UtcDatetime | None = None
 
 
-class Refund(_Lenient):
-    id: PayPalId
-    status: Text
-    status_details: StatusDetails | None = None
-    amount: Amount
-    custom_id: Text | None = None
-    invoice_id: Text | None = None
+class Refund(_Transaction):
     note_to_payer: Text | None = None
-    links: list[Link] = []
-    create_time: UtcDatetime | None = None
-    update_time: UtcDatetime | None = None
 
 
 class SaleAmount(_Lenient):

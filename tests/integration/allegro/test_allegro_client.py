@@ -4,14 +4,12 @@ and the push idempotent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from shared import registry
 from shared.channels.push import (
     ChannelRejected,
     ChannelUnavailable,
@@ -26,39 +24,10 @@ from shared.providers.channels.allegro.client import AllegroFulfilment, carrier_
 from shared.providers.channels.allegro.journal import AllegroOrderJournal
 from shared.providers.channels.allegro.simulator import AllegroSimulator
 from shared.providers.simulation import Line
+from tests.integration.allegro.conftest import ALLEGRO, MUG
 
-ALLEGRO = registry.provider("allegro")
-MUG = Line("MUG-KRAKOW-350", "Kubek Kraków 350 ml", 2, "49.00")
 TEA = Line("TEA-EARL-100", "Herbata Earl Grey", 1, "19.99")
 WAYBILL = "620111222333444555666777"
-
-
-@pytest.fixture
-def simulator() -> Iterator[AllegroSimulator]:
-    simulator: AllegroSimulator = ALLEGRO.simulator_class().from_secret(
-        {"client_id": "orderhub-app", "client_secret": "app-secret", "refresh_token": "rt-login"}
-    )
-    simulator.start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
-
-
-@pytest.fixture
-def secret(simulator: AllegroSimulator) -> dict[str, str]:
-    return {
-        "client_id": "orderhub-app",
-        "client_secret": "app-secret",
-        "refresh_token": "rt-login",
-        "api_url": simulator.base_url,
-    }
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0) as client:
-        yield client
 
 
 @pytest.fixture

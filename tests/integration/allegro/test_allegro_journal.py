@@ -4,14 +4,12 @@ simulator's API (OAuth and the order resources), each delivery parsed as the inb
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from shared import registry
 from shared.inbox.contract import Headers, ParsedWebhook, PollResult, WebhookRequest
 from shared.orders.domain import ChannelStatus, PickupPoint
 from shared.orders.inbound import OrderReported
@@ -23,38 +21,9 @@ from shared.providers.channels.allegro.journal import (
 )
 from shared.providers.channels.allegro.simulator import AllegroSimulator
 from shared.providers.simulation import Line
+from tests.integration.allegro.conftest import ALLEGRO, MUG
 
-ALLEGRO = registry.provider("allegro")
-MUG = Line("MUG-KRAKOW-350", "Kubek Kraków 350 ml", 2, "49.00")
 TEA = Line("TEA-EARL-100", "Herbata Earl Grey", 1, "19.99", vat_rate="0.05")
-
-
-@pytest.fixture
-def simulator() -> Iterator[AllegroSimulator]:
-    simulator: AllegroSimulator = ALLEGRO.simulator_class().from_secret(
-        {"client_id": "orderhub-app", "client_secret": "app-secret", "refresh_token": "rt-login"}
-    )
-    simulator.start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
-
-
-@pytest.fixture
-def secret(simulator: AllegroSimulator) -> dict[str, str]:
-    return {
-        "client_id": "orderhub-app",
-        "client_secret": "app-secret",
-        "refresh_token": "rt-login",
-        "api_url": simulator.base_url,  # auth_url unset: the simulator serves OAuth too
-    }
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0) as client:
-        yield client
 
 
 @pytest.fixture
