@@ -158,6 +158,14 @@ class FetchingQueueAdapter(InboundAdapter, Protocol):
     ) -> Delivery | None: ...
 
 
+def not_a_boolean(value: Any) -> Any:
+    """For a provider model's integer ids: pydantic reads JSON `true` as 1 even in lax mode,
+    so a hostile `"id": true` would become order 1 instead of a 400."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true or false")  # noqa: TRY004 - pydantic reports ValueError
+    return value
+
+
 def validation_message(error: ValidationError) -> str:
     """A short, field-naming summary of a pydantic error for a 400 body."""
     parts = []

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shared.inbox.contract import not_a_boolean
 from shared.kernel.time import UtcDatetime
 from shared.orders.domain import MAX_QUANTITY
 
@@ -49,7 +50,7 @@ Amount = Annotated[
 ]
 # Generous: a long product name or address must not make a real order malformed.
 Text = Annotated[str, BeforeValidator(_text), Field(max_length=10_000)]
-ResourceId = Annotated[int, Field(ge=0, lt=2**63)]
+ResourceId = Annotated[int, BeforeValidator(not_a_boolean), Field(ge=0, lt=2**63)]
 
 
 class _Lenient(BaseModel):
