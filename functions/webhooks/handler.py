@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.inbox.route import WebhookSettings, route_for
-from shared.platform.observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,9 +19,9 @@ if TYPE_CHECKING:
 SETTINGS = WebhookSettings
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Settings read once per request: they name the route and configure it.
+    # Settings read once per request: they name the route and configure it. No Powertools
+    # decorators: the route logs with the Lambda context and counts in EMF itself, only what
+    # it needs (shared/inbox/route.py, docs/decisions.md 63).
     settings = WebhookSettings.load()
-    return route_for(settings.provider).handle(event, settings)
+    return route_for(settings.provider).handle(event, settings, context)

@@ -114,6 +114,7 @@ class HttpGateway:
         account: str = "123456789012",
         report: Callable[..., Any] | None = None,
         invoke: Callable[[str, dict[str, Any]], tuple[bytes, bool]] | None = None,
+        in_flight: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
     ) -> None:
         """`invoke(function_name, event) -> (payload, errored)` calls a function in-process
         (as API Gateway calls Lambda internally); without it, through `lambda_client`."""
@@ -122,6 +123,9 @@ class HttpGateway:
         self._invoke = invoke
         self._account = account
         self._report = report
+        # Entered for the whole of each request (read, invoke, reply): the embedded stack's
+        # background work steps aside meanwhile (infra/local/lambda_runtime.py ForegroundGate).
+        self._in_flight = in_flight or contextlib.nullcontext
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -192,7 +196,8 @@ class HttpGateway:
         """Answer one request, whatever happens: 400 for what cannot be parsed, 500 (and a
         harness error) for a failure of the gateway itself."""
         try:
-            self.handle(request)
+            with self._in_flight():
+                self.handle(request)
         except BadRequest:
             request.close_connection = True
             self._safe_reply(request, 400, _JSON, b'{"message":"Bad Request"}')

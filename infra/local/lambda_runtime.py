@@ -36,6 +36,49 @@ _UNSET = None  # in an overlay: the variable is deleted for this thread
 # embedded stack can serve them before background work (infra/local/stack.py).
 FOREGROUND_HEADER = "x-orderhub-foreground"
 _foreground = threading.local()
+# How long background work steps aside for one HTTP request at a time: long enough to leave
+# a webhook's acknowledgement the interpreter (a few ms), short enough that a stream of
+# requests cannot starve the stream router and the workflow.
+YIELD_LIMIT_SECONDS = 0.05
+
+
+class ForegroundGate:
+    """What an HTTP request waits for should not wait behind background work.
+
+    Every function shares this one interpreter, so an acknowledgement competes with the stream
+    router, the workflow's tasks and moto for the interpreter lock, and each time it blocks
+    (a socket read, a lock) it queues behind whatever holds it: under load that, not the work,
+    was most of an acknowledgement's time. The gateway counts the requests it is serving;
+    background work checks at each AWS request and invocation it starts (safe points: it holds
+    no lock an HTTP request could need) and waits while any are in flight, up to
+    YIELD_LIMIT_SECONDS. In AWS they run on separate machines; here they take turns, the
+    HTTP request first."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._serving = 0
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        with self._condition:
+            self._serving += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._serving -= 1
+                if not self._serving:
+                    self._condition.notify_all()
+
+    def step_aside(self, limit: float = YIELD_LIMIT_SECONDS) -> None:
+        """Called by background work at a safe point: wait while HTTP requests are served."""
+        if not self._serving or getattr(_foreground, "active", False):
+            return
+        with self._condition:
+            self._condition.wait_for(lambda: not self._serving, timeout=limit)
+
+
+FOREGROUND = ForegroundGate()
 
 
 class ThreadEnviron(os._Environ):  # type: ignore[type-arg]
@@ -284,6 +327,8 @@ def _mark_foreground_requests(patches: list[Any]) -> None:
     def tag(request: Any, **_: Any) -> None:
         if getattr(_foreground, "active", False):
             request.headers[FOREGROUND_HEADER] = "1"
+        else:
+            FOREGROUND.step_aside()
 
     events = aws.session()
     unique_id = "orderhub-local-foreground"
@@ -475,6 +520,8 @@ class InProcessLambdas:
         )
         error: str | None = None
         queued = time.perf_counter()
+        if not foreground:
+            FOREGROUND.step_aside()
         function_name = function.handler.rpartition(".")[2]
         with (
             environment_overlay(environment),  # a new environment imports its module in it

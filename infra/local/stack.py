@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -18,12 +19,13 @@ from infra.local import transactions
 from infra.local.deployer import Deployer, Deployment
 from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
-from infra.local.lambda_runtime import FOREGROUND_HEADER, InProcessLambdas
+from infra.local.lambda_runtime import FOREGROUND, FOREGROUND_HEADER, InProcessLambdas
 from infra.local.queues import QueuePoller
 from infra.local.scheduler import LocalClock, Scheduler
 from infra.local.seed import DEMO_CATALOGUE, Seeded, seed
 from infra.local.streams import StreamPoller
 from infra.local.template import resources_of_type
+from infra.local.transport import InProcessTransport
 from shared import registry
 
 REGION = "eu-central-1"
@@ -122,6 +124,39 @@ def _cache_backend_lookup(patches: list[Any]) -> None:
     patches.append(patch)
 
 
+def _lean_moto_apps(patches: list[Any]) -> None:
+    """moto builds each service's Flask app in debug mode with CORS, and looks up its handler's
+    method names with `inspect.getmembers` on every request: together about a third of an
+    in-process request's CPU. Debug mode only adds request helpers for browsers and lets an
+    exception escape Flask (the HTTP server would have turned it into a 500); without it Flask
+    answers 500 and logs on "moto", which the harness captures. CORS serves browsers, which
+    never call the embedded moto. Method names depend only on the handler class."""
+    from moto.core import responses as moto_responses
+    from moto.core import utils as moto_utils
+    from moto.moto_server import threaded_moto_server, werkzeug_app
+
+    original = werkzeug_app.create_backend_app
+
+    def create_backend_app(service: Any) -> Any:
+        app = original(service)
+        app.debug = False
+        return app
+
+    names = functools.cache(moto_utils.method_names_from_class)
+    for patch in (
+        mock.patch.object(werkzeug_app, "create_backend_app", create_backend_app),
+        mock.patch.object(threaded_moto_server, "create_backend_app", create_backend_app),
+        mock.patch.object(werkzeug_app, "DISABLE_GLOBAL_CORS", True),
+        mock.patch.object(moto_responses, "method_names_from_class", names),
+    ):
+        patch.start()
+        patches.append(patch)
+
+
+def _step_aside(**_: Any) -> None:
+    FOREGROUND.step_aside()
+
+
 class _CachedClients:
     """Stands in for the `boto3` module where moto's Step Functions interpreter builds a client
     for every task it runs (~20 ms of CPU and thousands of long-lived objects each, which then
@@ -131,6 +166,8 @@ class _CachedClients:
         self._real = real
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
+        # The stack's in-process transport, once moto is up (infra/local/transport.py).
+        self.transport: InProcessTransport | None = None
 
     def client(self, *args: Any, **kwargs: Any) -> Any:
         key = (args, tuple(sorted((k, v) for k, v in kwargs.items() if k != "config")))
@@ -141,19 +178,25 @@ class _CachedClients:
                 pool = Config(max_pool_connections=64)
                 kwargs["config"] = config.merge(pool) if config is not None else pool
                 found = self._clients[key] = self._real.client(*args, **kwargs)
+                if self.transport is not None:
+                    # moto's interpreter runs the workflow: background work, like a task's.
+                    found.meta.events.register("before-send", _step_aside)
+                    found.meta.events.register_last("before-send", self.transport)
             return found
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
 
-def _cache_step_functions_clients(patches: list[Any]) -> None:
+def _cache_step_functions_clients(patches: list[Any]) -> _CachedClients:
     import boto3
     from moto.stepfunctions.parser.asl.utils import boto_client
 
-    patch = mock.patch.object(boto_client, "boto3", _CachedClients(boto3))
+    cached = _CachedClients(boto3)
+    patch = mock.patch.object(boto_client, "boto3", cached)
     patch.start()
     patches.append(patch)
+    return cached
 
 
 _partition = threading.local()
@@ -239,41 +282,43 @@ def _expire_shard_iterators(patches: list[Any]) -> None:
 
 
 class _LongLivedHeap:
-    """Keeps the garbage collector's full collections short. Everything the stack holds lives
-    as long as the stack (moto's items, streams, the modules it imported), and a full collection
-    walks all of it: 200-400 ms pauses that every request in flight waits out. Freeze what
-    exists once the stack is up, and what survives each full collection after that, so the next
-    one walks only what is new (reference counting still frees everything acyclic)."""
+    """Keeps the garbage collector out of the requests' way. Everything the stack holds lives
+    as long as the stack (moto's items, streams, the modules it imported), and the collector's
+    automatic runs walked ever more of it: under load a young-generation pass every few
+    requests (10-50 ms each on this machine) and full passes of 200-500 ms, which every request
+    in flight waited out. So while the stack runs the automatic collector is off; a thread
+    collects the young generations every COLLECT_EVERY_SECONDS and freezes what survives, so
+    each pass walks only what is new (reference counting still frees everything acyclic at
+    once). Cyclic garbage among frozen objects waits for `stop`, which unfreezes and collects:
+    the stack lives for a session, not for months."""
+
+    COLLECT_EVERY_SECONDS = 1.0
 
     def __init__(self) -> None:
-        self._full = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-
-    def _on_collect(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "stop" and info.get("generation") == 2:
-            self._full.set()
+        self._was_enabled = True
 
     def start(self) -> None:
+        self._was_enabled = gc.isenabled()
         gc.collect()
         gc.freeze()
-        gc.callbacks.append(self._on_collect)
+        gc.disable()
         self._thread = threading.Thread(target=self._run, name="gc-freezer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            if self._full.wait(0.5):
-                self._full.clear()
-                gc.freeze()
+        while not self._stop.wait(self.COLLECT_EVERY_SECONDS):
+            gc.collect(1)
+            gc.freeze()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._on_collect in gc.callbacks:
-            gc.callbacks.remove(self._on_collect)
         if self._thread is not None:
             self._thread.join(timeout=5)
         gc.unfreeze()
+        if self._was_enabled:
+            gc.enable()
 
 
 class EmbeddedStack:
@@ -330,12 +375,7 @@ class EmbeddedStack:
             handler = self.errors.capture_logger(name, "moto")
             self._undo.append(lambda n=name, h=handler: logging.getLogger(n).removeHandler(h))
         self._undo.append(self.errors.capture_threads())
-        _serialise_dynamodb(self._patches)
-        self.transaction_tokens = transactions.install(self._patches)
-        _expire_shard_iterators(self._patches)
-        _cache_backend_lookup(self._patches)
-        _query_one_partition(self._patches)
-        _cache_step_functions_clients(self._patches)
+        step_functions_clients = self._patch_moto()
         self.runtime = InProcessLambdas(
             region=REGION,
             extra_environment={
@@ -349,6 +389,7 @@ class EmbeddedStack:
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        self._answer_in_process(step_functions_clients)
         self._set_env(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
@@ -373,6 +414,9 @@ class EmbeddedStack:
             region_name=REGION,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+        )
+        self.session.events.register_last(
+            "before-send", self._transport, unique_id="orderhub-local-transport"
         )
         deployer = Deployer(
             self.template,
@@ -441,6 +485,7 @@ class EmbeddedStack:
                 account=ACCOUNT,
                 report=self.errors.reporter("gateway"),
                 invoke=self._invoke_in_process,
+                in_flight=FOREGROUND.serving,
             )
             self.gateway.start()
             self._point_at_gateway()
@@ -503,6 +548,31 @@ class EmbeddedStack:
                 handler = str(function.handler)
                 self.runtime.concurrency[handler.rpartition(".")[0]] = WEBHOOK_ENVIRONMENTS
                 self.runtime.warm(function)
+
+    def _patch_moto(self) -> _CachedClients:
+        """Where moto's behaviour or cost differs from what the stack must stand in for."""
+        _serialise_dynamodb(self._patches)
+        self.transaction_tokens = transactions.install(self._patches)
+        _expire_shard_iterators(self._patches)
+        _cache_backend_lookup(self._patches)
+        _query_one_partition(self._patches)
+        _lean_moto_apps(self._patches)
+        return _cache_step_functions_clients(self._patches)
+
+    def _answer_in_process(self, step_functions_clients: _CachedClients) -> None:
+        """Every AWS request made inside this process is answered by moto on its own thread
+        (infra/local/transport.py); the HTTP server stays for clients outside the process. The
+        hook goes last on each event chain, after the foreground tag and any bench hook."""
+        from shared.platform import aws
+
+        transport = InProcessTransport(self.moto._server.app, self.endpoint)
+        unique_id = f"orderhub-local-transport-{id(self)}"
+        events = aws.session().get_component("event_emitter")
+        events.register_last("before-send", transport, unique_id=unique_id)
+        self._undo.append(lambda: events.unregister("before-send", unique_id=unique_id))
+        self._transport = transport
+        step_functions_clients.transport = transport
+        aws.reset_clients()  # clients copy the session's hooks when they are built
 
     def _invoke_in_process(self, function_name: str, event: dict[str, Any]) -> tuple[bytes, bool]:
         """What API Gateway's Lambda integration does: call the function, skipping moto's HTTP

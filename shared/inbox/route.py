@@ -6,17 +6,21 @@ importing `aws_lambda_powertools.event_handler` costs about 100 ms of cold start
 `__init__` loads every resolver) and routing one path through it about 25 us a request. What
 the resolver gave us is kept here: the signature check runs before the handler body, every
 refusal is a JSON error body, other paths are 404 and other methods 405, and the responses are
-API Gateway HTTP API (payload 2.0) responses of the same shape. Logger context and metrics stay
-Powertools' (the handler modules decorate `lambda_handler`).
+API Gateway HTTP API (payload 2.0) responses of the same shape.
+
+The acknowledgement is the path a provider waits for, so what it does besides the floor (the
+signature, the provider's model, one PutItem) is kept small (docs/decisions.md 63): the
+Lambda context goes onto the lines that are logged (a refusal, a duplicate) instead of being
+bound to the Logger on every invocation, and the one count per invocation is one EMF line from
+a template (shared/platform/emf.py) instead of a Powertools metric set.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import registry
 from shared.inbox.contract import Headers, WebhookAdapter, WebhookRejected, WebhookRequest
@@ -24,7 +28,8 @@ from shared.inbox.service import Receipt, authenticate, record
 from shared.inbox.store import InboxRepository
 from shared.inbox.wiring import inbox_repository
 from shared.platform.clock import utc_now
-from shared.platform.observability import logger, metrics
+from shared.platform.emf import emit_count
+from shared.platform.observability import logger
 from shared.platform.secrets import provider_secret
 from shared.platform.settings import Settings
 from shared.registry import Provider
@@ -77,8 +82,12 @@ class WebhookRoute:
         self.adapter = adapter
 
     def handle(
-        self, event: dict[str, Any], settings: WebhookSettings | None = None
+        self,
+        event: dict[str, Any],
+        settings: WebhookSettings | None = None,
+        context: Any = None,
     ) -> LambdaResponse:
+        cold_start = first_invocation()
         path = event.get("rawPath") or event.get("path") or ""
         if path != self.path:
             return error(404, "not_found", "no webhook is served at this path")
@@ -91,13 +100,18 @@ class WebhookRoute:
             request = webhook_request(event)
             current = settings or WebhookSettings.load()
             self.verify_signature(request, current)
-            return self.receive(request, current)
+            return self.receive(request, current, lambda: lambda_fields(context, cold_start))
         except WebhookRejected as rejected:
             logger.warning(
                 "webhook rejected",
-                extra={"code": rejected.code, "reason": str(rejected), "path": path},
+                extra={
+                    "code": rejected.code,
+                    "reason": str(rejected),
+                    "path": path,
+                    **lambda_fields(context, cold_start),
+                },
             )
-            metrics.add_metric(name="Webhook_rejected", unit=MetricUnit.Count, value=1)
+            emit_count("Webhook_rejected", source=self.adapter.source)
             return error(rejected.status_code, rejected.code, str(rejected))
 
     def verify_signature(self, request: WebhookRequest, current: WebhookSettings) -> None:
@@ -109,16 +123,24 @@ class WebhookRoute:
             required=self.provider.required_secrets,
         )
 
-    def receive(self, request: WebhookRequest, current: WebhookSettings) -> LambdaResponse:
+    def receive(
+        self,
+        request: WebhookRequest,
+        current: WebhookSettings,
+        log_fields: Callable[[], dict[str, Any]] = dict,
+    ) -> LambdaResponse:
         """An authentic delivery: map it (400 if malformed) and store it once."""
         receipt = record(self.adapter, request, self.inbox(current))
-        metrics.add_metric(name=f"Webhook_{receipt.receipt.value}", unit=MetricUnit.Count, value=1)
-        metrics.add_metadata(key="source", value=self.adapter.source)
+        emit_count(f"Webhook_{receipt.receipt.value}", source=self.adapter.source)
         if receipt.receipt is Receipt.DUPLICATE:
             # Stored deliveries need no log line: the inbox item is their durable record.
             logger.info(
                 "duplicate webhook",
-                extra={"source": self.adapter.source, "event_id": receipt.event_id},
+                extra={
+                    "source": self.adapter.source,
+                    "event_id": receipt.event_id,
+                    **log_fields(),
+                },
             )
         return response(200, {"status": receipt.receipt.value, "event_id": receipt.event_id})
 
@@ -126,6 +148,28 @@ class WebhookRoute:
         return inbox_repository(
             current.table_name, current.documents_bucket, current.inbox_retention_days
         )
+
+
+_cold = [True]  # this process has served no invocation yet
+
+
+def first_invocation() -> bool:
+    cold, _cold[0] = _cold[0], False
+    return cold
+
+
+def lambda_fields(context: Any, cold_start: bool) -> dict[str, Any]:
+    """The keys Powertools' `inject_lambda_context` binds to every line, for the lines the
+    webhook does log (its happy path logs nothing, so binding them per invocation was waste)."""
+    if context is None:
+        return {}
+    return {
+        "cold_start": cold_start,
+        "function_name": getattr(context, "function_name", None),
+        "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+        "function_arn": getattr(context, "invoked_function_arn", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+    }
 
 
 _routes: dict[str, WebhookRoute] = {}

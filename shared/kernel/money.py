@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Self
+from typing import Annotated, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -50,6 +50,11 @@ def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
 
+def _is_currency_code(text: str) -> bool:
+    # CurrencyCode's pattern, without a regex: three ASCII capitals.
+    return len(text) == 3 and text.isascii() and text.isalpha() and text.isupper()
+
+
 class Money(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,6 +64,14 @@ class Money(BaseModel):
     @classmethod
     def zero(cls, currency: str) -> Self:
         return cls(amount=0, currency=currency)
+
+    @classmethod
+    def _checked(cls, amount: int, currency: str) -> Self:
+        """Money whose fields this module has just checked itself: built without a second
+        validation, as mapping a webhook builds a dozen of them (docs/performance.md)."""
+        if not _is_currency_code(currency):
+            return cls(amount=amount, currency=currency)  # raises the model's own error
+        return cast(Self, cls.model_construct(amount=amount, currency=currency))
 
     @classmethod
     def from_decimal(cls, value: str | Decimal, currency: str) -> Self:
@@ -80,7 +93,7 @@ class Money(BaseModel):
         scaled = exact.scaleb(currency_exponent(currency))
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{value!r} has more precision than {currency} minor units")
-        return cls(amount=int(scaled), currency=currency)
+        return cls._checked(int(scaled), currency)
 
     def to_decimal(self) -> Decimal:
         return Decimal(self.amount).scaleb(-currency_exponent(self.currency))
@@ -89,16 +102,19 @@ class Money(BaseModel):
         if other.currency != self.currency:
             raise CurrencyMismatch(f"{self.currency} vs {other.currency}")
 
+    # Arithmetic on valid Money gives valid Money: the currency is one already checked.
     def __add__(self, other: Money) -> Money:
         self._same_currency(other)
-        return Money(amount=self.amount + other.amount, currency=self.currency)
+        return Money.model_construct(amount=self.amount + other.amount, currency=self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same_currency(other)
-        return Money(amount=self.amount - other.amount, currency=self.currency)
+        return Money.model_construct(amount=self.amount - other.amount, currency=self.currency)
 
     def times(self, quantity: int) -> Money:
-        return Money(amount=self.amount * quantity, currency=self.currency)
+        if type(quantity) is not int:
+            return Money(amount=self.amount * quantity, currency=self.currency)  # validated
+        return Money.model_construct(amount=self.amount * quantity, currency=self.currency)
 
     def __str__(self) -> str:
         return f"{self.to_decimal():f} {self.currency}"

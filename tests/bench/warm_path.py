@@ -256,7 +256,6 @@ def build_webhook(provider: Any, delivery: Delivery, canned: CannedAws, devnull:
     from infra.local.lambda_runtime import LambdaContext
     from shared.inbox.route import WebhookSettings, route_for, webhook_request
     from shared.inbox.service import record
-    from shared.platform import aws
     from shared.platform.table import Table, from_item
 
     name, signed, check = provider.name, delivery.signed, delivery.check
@@ -275,9 +274,7 @@ def build_webhook(provider: Any, delivery: Delivery, canned: CannedAws, devnull:
             ("POST", signed.path): check
         }
         # A client of its own (credentials from the same environment), same config.
-        floor_client: Any = botocore.session.Session().create_client(
-            "dynamodb", region_name=REGION, config=aws.client_config("dynamodb")
-        )
+        floor_client: Any = botocore.session.Session().create_client("dynamodb", region_name=REGION)
         floor_client.meta.events.register("before-send", canned, unique_id="bench-canned")
 
         def run_handler() -> object:
@@ -430,8 +427,9 @@ def main() -> int:
         "(infra/local/seed.py, generated) and one signed delivery built by its simulator "
         "(tests/bench/deliveries.py: a new order, or a payment that succeeded), as an API "
         "Gateway v2 event throughout. 'lambda_handler' = the function's real handler "
-        "(functions.webhooks.handler with the provider's PROVIDER and SECRET_ID: Powertools "
-        "Logger context and EMF metrics, WebhookRoute, the secret from "
+        "(functions.webhooks.handler with the provider's PROVIDER and SECRET_ID: "
+        "WebhookRoute with its one EMF count line and the Lambda context on logged lines "
+        "(docs/decisions.md 63), the secret from "
         "shared/platform/secrets.py's cache, the inbox item, the real botocore client from "
         "shared/platform/aws.py) with only the socket faked: a `before-send` hook on that "
         "botocore session returns a canned AWSResponse (PutItem 200 {}, GetSecretValue the "
@@ -444,13 +442,15 @@ def main() -> int:
         "PayPal. 'floor' = a dict lookup on (method, path) + the provider's authenticity "
         f"check with the adapter's own function ({checks}) + the provider's pydantic model "
         "(model_validate_json; Stripe also its PaymentIntent, PayPal its Capture) + botocore "
-        "`put_item(**<the handler's own PutItem parameters>)` on a botocore client built with "
-        f"shared.platform.aws.client_config('dynamodb') (parameter_validation="
-        f"{options['parameter_validation']}), answered by the same hook. The steps add our "
+        "`put_item(**<the handler's own PutItem parameters>)` on a bare botocore client "
+        "(botocore's defaults: parameter validation on), answered by the same hook; the "
+        "handler's own client (shared.platform.aws.client_config('dynamodb')) has "
+        f"parameter_validation={options['parameter_validation']}. The steps add our "
         "layers to the floor one at a time: the PutItem through shared.platform.table.Table.put, "
         "then webhook_inbox.authenticate + record (parsing, canonical mapping, inbox item, "
         "zlib), then WebhookRoute.handle (routing, settings, metrics, JSON response); "
-        "lambda_handler adds the Powertools decorators. Log lines and EMF go to /dev/null; "
+        "lambda_handler adds the settings and the handler's own frame. Log lines and EMF go "
+        "to /dev/null; "
         "all times in microseconds."
     )
     for verdict in verdicts:

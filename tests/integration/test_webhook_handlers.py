@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -56,7 +56,7 @@ def deliver(request: SignedRequest, headers: dict[str, str] | None = None) -> di
     os.environ["PROVIDER"] = provider.name
     os.environ["SECRET_ID"] = SECRET_ARNS[provider.name]
     event = HttpEvent("POST", request.path, request.body, headers or request.headers).build()
-    response: dict[str, Any] = lambda_handler(event, FakeContext())
+    response: dict[str, Any] = lambda_handler(event, cast(Any, FakeContext()))
     return response
 
 

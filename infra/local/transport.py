@@ -1,0 +1,123 @@
+"""AWS requests to the embedded moto server, answered on the calling thread.
+
+Every function, poller and Step Functions task of the embedded stack talks to moto through
+botocore, and moto serves them over HTTP on 127.0.0.1 so that tools outside the process (the
+AWS CLI, a test's own client) can reach it too. From inside the process that HTTP round trip
+was most of an AWS call's cost: urllib3 and http.client on one side, werkzeug's server on the
+other, and two thread handoffs, each of which waits for the interpreter lock the whole stack
+shares. Under load a webhook's single PutItem queued behind background work at every one of
+those handoffs.
+
+`InProcessTransport` is a botocore `before-send` hook: botocore has built, serialised and
+signed the request exactly as it would send it; the hook hands it to moto's WSGI application
+(the very object the HTTP server calls, so the same backends, routing and patches answer it)
+as a WSGI environ, and returns moto's answer as the `AWSResponse` botocore then parses. Only
+the socket and the HTTP framing are skipped; requests to any other endpoint are left alone.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _Body(io.BytesIO):
+    """What botocore reads an answer from: `stream()` for parsed bodies, `read()` for
+    streaming ones (S3 GetObject's StreamingBody)."""
+
+    def stream(self, **_: Any) -> Iterable[bytes]:
+        yield self.getvalue()
+
+
+class InProcessTransport:
+    """Answer requests addressed to `endpoint` by calling `app` on this thread."""
+
+    def __init__(self, app: WsgiApp, endpoint: str) -> None:
+        self._app = app
+        self._endpoint = endpoint.rstrip("/")
+        parts = urlsplit(self._endpoint)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = str(parts.port or 80)
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        url: str = request.url
+        if not url.startswith(self._endpoint):
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        status, headers, body = self.answer(request.method, url, request.headers, request.body)
+        return AWSResponse(url, status, headers, _Body(body))  # type: ignore[arg-type]
+
+    def answer(
+        self, method: str, url: str, headers: Any, body: Any
+    ) -> tuple[int, dict[str, str], bytes]:
+        data = _bytes_of(body)
+        parts = urlsplit(url)
+        raw_target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            # WSGI carries the decoded path as latin-1 text (PEP 3333), as werkzeug's server does.
+            "PATH_INFO": unquote_to_bytes(parts.path or "/").decode("latin-1"),
+            "QUERY_STRING": parts.query,
+            # The path as sent, as werkzeug's server passes it on: moto's S3 reads object keys
+            # from it, so a key with spaces, `+` or `%` decodes exactly as over HTTP.
+            "REQUEST_URI": raw_target,
+            "RAW_URI": raw_target,
+            "SERVER_NAME": self._host,
+            "SERVER_PORT": self._port,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(data),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in headers.items():
+            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_TYPE":
+                environ["CONTENT_TYPE"] = text
+            elif key != "CONTENT_LENGTH":
+                environ[f"HTTP_{key}"] = text
+        environ.setdefault("HTTP_HOST", parts.netloc)
+        started: list[Any] = []
+
+        def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> Any:
+            started[:] = [status, response_headers]
+            return lambda chunk: None
+
+        chunks = self._app(environ, start_response)
+        try:
+            answer = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        status_line, response_headers = started
+        return int(status_line.split(" ", 1)[0]), dict(response_headers), answer
+
+
+def _bytes_of(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode()
+    if hasattr(body, "read"):
+        position = body.tell() if hasattr(body, "tell") else None
+        data = body.read()
+        if position is not None and hasattr(body, "seek"):
+            body.seek(position)  # a retry reads the body again
+        return data if isinstance(data, bytes) else str(data).encode()
+    return bytes(body)

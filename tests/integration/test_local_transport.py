@@ -1,0 +1,106 @@
+"""The embedded stack's in-process transport answers what moto's HTTP server answers, without
+the socket (infra/local/transport.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.compat import HTTPHeaders
+from botocore.exceptions import ClientError
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from infra.local.transport import InProcessTransport
+
+REGION = "eu-central-1"
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ThreadedMotoServer, str]]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    try:
+        yield moto, f"http://{host}:{port}"
+    finally:
+        moto.stop()
+
+
+def clients(moto: ThreadedMotoServer, endpoint: str, service: Any) -> tuple[Any, Any]:
+    """One client over HTTP, one answered in-process by the same moto."""
+    session = boto3.Session(region_name=REGION)
+    over_http = session.client(service, endpoint_url=endpoint)
+    in_process = session.client(service, endpoint_url=endpoint)
+    transport = InProcessTransport(moto._server.app, endpoint)  # type: ignore[union-attr]
+    in_process.meta.events.register_last("before-send", transport)
+    return over_http, in_process
+
+
+def test_dynamodb_answers_are_moto_s(server: tuple[ThreadedMotoServer, str]) -> None:
+    over_http, in_process = clients(*server, "dynamodb")
+    in_process.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {"PK": {"S": "INBOX#zażółć"}, "raw": {"B": b"\x00\xff" * 10}, "n": {"N": "1.5"}}
+    in_process.put_item(TableName="t", Item=item, ConditionExpression="attribute_not_exists(PK)")
+    key = {"PK": item["PK"]}
+    assert in_process.get_item(TableName="t", Key=key)["Item"] == item
+    assert over_http.get_item(TableName="t", Key=key)["Item"] == item
+
+    def refused(client: Any) -> dict[str, Any]:
+        with pytest.raises(ClientError) as raised:
+            client.put_item(
+                TableName="t",
+                Item=item,
+                ConditionExpression="attribute_not_exists(PK)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        error: Any = raised.value.response
+        return {"code": error["Error"]["Code"], "item": error.get("Item")}
+
+    assert refused(in_process) == refused(over_http)
+    assert refused(in_process)["code"] == "ConditionalCheckFailedException"
+
+
+def test_s3_bodies_and_odd_keys_round_trip(server: tuple[ThreadedMotoServer, str]) -> None:
+    over_http, in_process = clients(*server, "s3")
+    in_process.create_bucket(
+        Bucket="docs", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    key = "inbox/shopify/a b+ć%20.json.z"
+    body = bytes(range(256)) * 100
+    in_process.put_object(Bucket="docs", Key=key, Body=body)
+    assert in_process.get_object(Bucket="docs", Key=key)["Body"].read() == body
+    assert over_http.get_object(Bucket="docs", Key=key)["Body"].read() == body
+    listed = in_process.list_objects_v2(Bucket="docs")["Contents"]
+    assert [entry["Key"] for entry in listed] == [key]
+
+
+def test_it_needs_no_socket(server: tuple[ThreadedMotoServer, str]) -> None:
+    moto, endpoint = server
+    _, in_process = clients(moto, endpoint, "sqs")
+    queue = in_process.create_queue(QueueName="q")["QueueUrl"]
+    moto._server.shutdown()  # type: ignore[union-attr]  # nobody listens any more
+    in_process.send_message(QueueUrl=queue, MessageBody="hello")
+    received = in_process.receive_message(QueueUrl=queue)["Messages"]
+    assert [message["Body"] for message in received] == ["hello"]
+
+
+def test_requests_to_other_endpoints_are_left_alone(
+    server: tuple[ThreadedMotoServer, str],
+) -> None:
+    moto, endpoint = server
+    transport = InProcessTransport(moto._server.app, endpoint)  # type: ignore[union-attr]
+    elsewhere = "https://dynamodb.eu-central-1.amazonaws.com/"
+    request = AWSPreparedRequest("GET", elsewhere, HTTPHeaders(), b"", False)
+    assert transport(request) is None
