@@ -123,8 +123,9 @@ class HttpGateway:
         self._invoke = invoke
         self._account = account
         self._report = report
-        # Entered for the whole of each request (read, invoke, reply): the embedded stack's
+        # Entered once a request is read, for its invocation and reply: the embedded stack's
         # background work steps aside meanwhile (infra/local/lambda_runtime.py ForegroundGate).
+        # Not while reading it: a client that stalls its body would hold background work back.
         self._in_flight = in_flight or contextlib.nullcontext
         gateway = self
 
@@ -196,8 +197,7 @@ class HttpGateway:
         """Answer one request, whatever happens: 400 for what cannot be parsed, 500 (and a
         harness error) for a failure of the gateway itself."""
         try:
-            with self._in_flight():
-                self.handle(request)
+            self.handle(request)
         except BadRequest:
             request.close_connection = True
             self._safe_reply(request, 400, _JSON, b'{"message":"Bad Request"}')
@@ -291,13 +291,15 @@ class HttpGateway:
             body=body,
             started=started,
         )
-        payload, errored = self.invoke(route.function_name, event)
-        if errored:
-            # The function failed, as it may in AWS: API Gateway's answer, not a harness error.
-            self._reply(request, 500, _JSON, b'{"message":"Internal Server Error"}')
-            return
-        status, headers, out = self._response(json.loads(payload or b"null"))
-        self._reply(request, status, headers, out)
+        with self._in_flight():
+            payload, errored = self.invoke(route.function_name, event)
+            if errored:
+                # The function failed, as it may in AWS: API Gateway's answer, not a harness
+                # error.
+                self._reply(request, 500, _JSON, b'{"message":"Internal Server Error"}')
+                return
+            status, headers, out = self._response(json.loads(payload or b"null"))
+            self._reply(request, status, headers, out)
 
     def _event(
         self,

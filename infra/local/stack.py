@@ -297,10 +297,13 @@ class _LongLivedHeap:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._was_enabled = True
+        self._was_enabled: bool | None = None  # None: not started
 
     def start(self) -> None:
+        if self._was_enabled is not None:
+            return  # already running
         self._was_enabled = gc.isenabled()
+        self._stop.clear()
         gc.collect()
         gc.freeze()
         gc.disable()
@@ -313,12 +316,16 @@ class _LongLivedHeap:
             gc.freeze()
 
     def stop(self) -> None:
+        if self._was_enabled is None:
+            return  # never started: the collector is as the stack found it
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
         gc.unfreeze()
         if self._was_enabled:
             gc.enable()
+        self._was_enabled = None
 
 
 class EmbeddedStack:

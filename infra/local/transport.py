@@ -35,18 +35,22 @@ class _Body(io.BytesIO):
 
 
 class InProcessTransport:
-    """Answer requests addressed to `endpoint` by calling `app` on this thread."""
+    """Answer requests addressed to `endpoint` by calling `app` on this thread. The same port
+    on `localhost` is the same server: moto's Step Functions interpreter addresses it so."""
 
     def __init__(self, app: WsgiApp, endpoint: str) -> None:
         self._app = app
-        self._endpoint = endpoint.rstrip("/")
-        parts = urlsplit(self._endpoint)
+        parts = urlsplit(endpoint.rstrip("/"))
         self._host = parts.hostname or "127.0.0.1"
         self._port = str(parts.port or 80)
+        self._origins = tuple(
+            f"{parts.scheme}://{host}:{self._port}" for host in {self._host, "localhost"}
+        )
 
     def __call__(self, request: Any, **_: Any) -> Any:
         url: str = request.url
-        if not url.startswith(self._endpoint):
+        origin = url[: url.find("/", url.find("//") + 2)] if url.count("/") >= 3 else url
+        if origin not in self._origins:
             return None
         from botocore.awsrequest import AWSResponse
 
@@ -82,13 +86,20 @@ class InProcessTransport:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
+        preserved: dict[str, str] = {}
         for name, value in headers.items():
             text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
             key = name.upper().replace("-", "_")
             if key == "CONTENT_TYPE":
                 environ["CONTENT_TYPE"] = text
-            elif key != "CONTENT_LENGTH":
+            elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+                # The body is whole here (CONTENT_LENGTH): a chunked framing header would make
+                # werkzeug read none of it.
                 environ[f"HTTP_{key}"] = text
+                if "_" in name and name.lower().startswith("x-amz-meta-"):
+                    preserved.setdefault(f"HTTP_{key}", name)  # S3 metadata keeps its spelling
+        # As moto's own request handler does (MotoRequestHandler.make_environ).
+        environ["moto.preserved_header_names"] = preserved
         environ.setdefault("HTTP_HOST", parts.netloc)
         started: list[Any] = []
 

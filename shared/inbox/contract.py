@@ -85,13 +85,21 @@ class WebhookRequest:
 
 @dataclass(frozen=True)
 class ParsedWebhook:
-    """A verified webhook: its dedupe key, its type, and its canonical event (None = ignored)."""
+    """A verified webhook: its dedupe key, its type, and its canonical event (None = ignored).
+
+    A screened delivery (an adapter's `screen`) has no event but names the `kind` it will map
+    to: the adapter has proved it maps, and the stream router maps it (decision 65)."""
 
     event_id: str
     topic: str
     event: InboundEvent | None
     ignored_reason: str | None = None
     audit_headers: dict[str, str] = field(default_factory=dict)
+    kind: str | None = None
+
+    @property
+    def event_kind(self) -> str | None:
+        return self.event.kind if self.event is not None else self.kind
 
 
 class InboundAdapter(Protocol):

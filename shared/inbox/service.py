@@ -23,6 +23,7 @@ from shared.inbox.contract import (
     Headers,
     InboundAdapter,
     MalformedWebhook,
+    ParsedWebhook,
     PayloadTooLarge,
     ProviderNotConfigured,
     WebhookAdapter,
@@ -77,9 +78,12 @@ def authenticate(
 
 
 def record(adapter: InboundAdapter, request: WebhookRequest, inbox: InboxWriter) -> WebhookReceipt:
-    """Map an authenticated request (400 if malformed) and store it once."""
-    parsed = adapter.parse(request)
-    status = InboxStatus.ACCEPTED if parsed.event is not None else InboxStatus.IGNORED
+    """Map an authenticated request (400 if malformed) and store it once. An adapter with a
+    `screen` proves the delivery maps without building the canonical event (decision 65)."""
+    screen = getattr(adapter, "screen", None)
+    parsed: ParsedWebhook = screen(request) if screen is not None else adapter.parse(request)
+    kind = parsed.event_kind
+    status = InboxStatus.ACCEPTED if kind is not None else InboxStatus.IGNORED
     entry = InboxEntry(
         source=adapter.source,
         event_id=parse_value(EventId, parsed.event_id, "event id"),
@@ -89,7 +93,7 @@ def record(adapter: InboundAdapter, request: WebhookRequest, inbox: InboxWriter)
         raw_body=request.raw_body,
         ignored_reason=parsed.ignored_reason,
         headers=parsed.audit_headers,
-        event_kind=parsed.event.kind if parsed.event is not None else None,
+        event_kind=kind,
     )
     try:
         stored = inbox.record(entry)

@@ -104,3 +104,29 @@ def test_requests_to_other_endpoints_are_left_alone(
     elsewhere = "https://dynamodb.eu-central-1.amazonaws.com/"
     request = AWSPreparedRequest("GET", elsewhere, HTTPHeaders(), b"", False)
     assert transport(request) is None
+
+
+def test_localhost_on_the_same_port_is_the_same_server(
+    server: tuple[ThreadedMotoServer, str],
+) -> None:
+    moto, endpoint = server
+    port = endpoint.rsplit(":", 1)[1]
+    session = boto3.Session(region_name=REGION)
+    # moto's Step Functions interpreter addresses the server as localhost.
+    client = session.client("sqs", endpoint_url=f"http://localhost:{port}")
+    client.meta.events.register_last(
+        "before-send",
+        InProcessTransport(moto._server.app, endpoint),  # type: ignore[union-attr]
+    )
+    moto._server.shutdown()  # type: ignore[union-attr]
+    assert client.create_queue(QueueName="via-localhost")["QueueUrl"]
+
+
+def test_s3_metadata_keeps_its_underscores(server: tuple[ThreadedMotoServer, str]) -> None:
+    over_http, in_process = clients(*server, "s3")
+    in_process.create_bucket(
+        Bucket="meta", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    in_process.put_object(Bucket="meta", Key="k", Body=b"x", Metadata={"my_key": "v"})
+    assert in_process.head_object(Bucket="meta", Key="k")["Metadata"] == {"my_key": "v"}
+    assert over_http.head_object(Bucket="meta", Key="k")["Metadata"] == {"my_key": "v"}

@@ -77,6 +77,7 @@ from shared.orders.domain import (
 from shared.orders.inbound import OrderReported
 from shared.payments.domain import ChannelOrderRef, PaymentEvent, PaymentStatus
 from shared.payments.inbound import PaymentReported
+from shared.providers.channels.shopify.screening import plainly_mappable
 
 SOURCE = "shopify"
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
@@ -262,12 +263,26 @@ class ShopifyWebhooks:
         if shop and sender != shop:
             raise UnknownShop(f"{SHOP_DOMAIN_HEADER} {sender or '(missing)'} is not this shop")
 
+    def screen(self, request: WebhookRequest) -> ParsedWebhook:
+        """What the webhook runs before it answers. An order inside the plainly mappable domain
+        (screening.py) is accepted without building the canonical order, which the stream
+        router builds from the same bytes; anything else is mapped here, as `parse` does, so
+        a body that cannot become an order is still refused (decision 65)."""
+        topic, webhook_id, audit = _envelope(request)
+        if topic in ORDER_TOPICS:
+            shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
+            if plainly_mappable(shopify_order):
+                return ParsedWebhook(
+                    event_id=webhook_id,
+                    topic=topic,
+                    event=None,
+                    audit_headers=audit,
+                    kind=OrderReported.model_fields["kind"].default,
+                )
+        return self.parse(request)
+
     def parse(self, request: WebhookRequest) -> ParsedWebhook:
-        topic = parse_value(Topic, request.headers.require(TOPIC_HEADER), TOPIC_HEADER)
-        webhook_id = parse_value(
-            EventId, request.headers.require(WEBHOOK_ID_HEADER), WEBHOOK_ID_HEADER
-        )
-        audit = {name: request.headers[name] for name in AUDIT_HEADERS if name in request.headers}
+        topic, webhook_id, audit = _envelope(request)
 
         def ignored(reason: str) -> ParsedWebhook:
             return ParsedWebhook(
@@ -300,6 +315,14 @@ class ShopifyWebhooks:
         else:
             return ignored(f"topic {topic} is not handled")
         return ParsedWebhook(event_id=webhook_id, topic=topic, event=event, audit_headers=audit)
+
+
+def _envelope(request: WebhookRequest) -> tuple[str, str, dict[str, str]]:
+    """The topic, the webhook id and the headers kept for audit (none of them signed)."""
+    topic = parse_value(Topic, request.headers.require(TOPIC_HEADER), TOPIC_HEADER)
+    webhook_id = parse_value(EventId, request.headers.require(WEBHOOK_ID_HEADER), WEBHOOK_ID_HEADER)
+    audit = {name: request.headers[name] for name in AUDIT_HEADERS if name in request.headers}
+    return topic, webhook_id, audit
 
 
 def _money(value: str, currency: str) -> Money:
