@@ -67,30 +67,11 @@ RATES = st.lists(
 @st.composite
 def mutated_orders(draw: st.DrawFn, reference: dict[str, Any]) -> dict[str, Any]:
     order = copy.deepcopy(reference)
-    if draw(MAYBE):
-        order["currency"] = draw(CODES)
-    for field in ("total_price", "total_tax", "total_discounts", "total_line_items_price"):
-        if draw(MAYBE):
-            order[field] = draw(AMOUNTS)
-    for moment in ("created_at", "updated_at", "cancelled_at"):
-        if draw(MAYBE):
-            value = draw(MOMENTS)
-            if value is None and moment == "created_at":
-                continue
-            order[moment] = value
-    if draw(MAYBE):
-        order["name"] = draw(TEXT)
+    _mutate_order_fields(draw, order)
     if draw(MAYBE):
         order["line_items"] = order["line_items"][: draw(st.integers(0, 2))]
     for line in order["line_items"]:
-        if draw(MAYBE):
-            line["price"] = draw(AMOUNTS)
-        if draw(MAYBE):
-            line["sku"] = draw(TEXT)
-        if draw(MAYBE):
-            line["tax_lines"] = [{"rate": str(rate), "price": "0.00"} for rate in draw(RATES)]
-        if draw(MAYBE):
-            line["discount_allocations"] = [{"amount": draw(AMOUNTS)}]
+        _mutate_line(draw, line)
     for line in order.get("shipping_lines", []):
         if draw(MAYBE):
             line["price"] = draw(AMOUNTS)
@@ -98,6 +79,31 @@ def mutated_orders(draw: st.DrawFn, reference: dict[str, Any]) -> dict[str, Any]
         if order.get(kind) and draw(MAYBE):
             order[kind]["country_code"] = draw(COUNTRIES)
     return order
+
+
+def _mutate_order_fields(draw: st.DrawFn, order: dict[str, Any]) -> None:
+    if draw(MAYBE):
+        order["currency"] = draw(CODES)
+    for field in ("total_price", "total_tax", "total_discounts", "total_line_items_price"):
+        if draw(MAYBE):
+            order[field] = draw(AMOUNTS)
+    for moment in ("created_at", "updated_at", "cancelled_at"):
+        value = draw(MOMENTS) if draw(MAYBE) else order.get(moment)
+        if value is not None or moment != "created_at":
+            order[moment] = value
+    if draw(MAYBE):
+        order["name"] = draw(TEXT)
+
+
+def _mutate_line(draw: st.DrawFn, line: dict[str, Any]) -> None:
+    if draw(MAYBE):
+        line["price"] = draw(AMOUNTS)
+    if draw(MAYBE):
+        line["sku"] = draw(TEXT)
+    if draw(MAYBE):
+        line["tax_lines"] = [{"rate": str(rate), "price": "0.00"} for rate in draw(RATES)]
+    if draw(MAYBE):
+        line["discount_allocations"] = [{"amount": draw(AMOUNTS)}]
 
 
 @pytest.fixture
@@ -109,7 +115,11 @@ def test_the_reference_order_is_screened(reference: dict[str, Any]) -> None:
     assert plainly_mappable(ShopifyOrder.model_validate(reference))
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=1500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_every_screened_order_maps(data: st.DataObject, shopify_order: dict[str, Any]) -> None:
     body = data.draw(mutated_orders(shopify_order))
