@@ -1,11 +1,12 @@
-"""An order the webhook accepts without mapping it (screening, decision 65) always maps.
+"""An order the webhook accepts without mapping it (screening, decision 65) always maps:
+Shopify's and WooCommerce's.
 
 The stream router maps a screened Shopify order from the same bytes after the webhook has
 answered 200, so a screened order that cannot map would be acknowledged and lost: the one
 thing the screen must never do. Hypothesis mutates the reference order (Shopify's own REST
-resource fixture) with hostile values, field by field, and holds every screened result to a
-mapping that succeeds; the reference order itself is screened, so the fast path is the
-ordinary one.
+resource fixture, WooCommerce's documented order) with hostile values, field by field, and
+holds every screened result to a mapping that succeeds; the reference order itself is
+screened, so the fast path is the ordinary one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from shared.inbox.store import InboxEntry
 from shared.platform.clock import utc_now
 from shared.providers.channels.shopify.screening import plainly_mappable
 from shared.providers.channels.shopify.webhook import ShopifyOrder, ShopifyWebhooks, to_order
+from shared.providers.channels.woocommerce import mapping as woo_mapping
+from shared.providers.channels.woocommerce import screening as woo_screening
+from shared.providers.channels.woocommerce.resources import WooOrder
+from tests.unit.conftest import fixture_json
 
+# A character reference html.unescape cannot read (int's 4,300-digit limit): found by review.
+HUGE_REF = "&#" + "1" * 4301 + ";"
 # Most fields keep their value: screened orders then come up often enough to probe the edge.
 MAYBE = st.sampled_from([False, False, False, False, True])
 AMOUNTS = st.one_of(
@@ -39,7 +46,9 @@ AMOUNTS = st.one_of(
 TEXT = st.one_of(
     st.none(),
     st.text(max_size=300),
-    st.sampled_from(["SKU-1", " SKU ", "\x00", "a\tb", "\u2028", "x" * 256, "ß", "\x7f"]),
+    st.sampled_from(
+        ["SKU-1", " SKU ", "\x00", "a\tb", "\u2028", "x" * 256, "ß", "\x7f", "&ndash;", HUGE_REF]
+    ),
 )
 CODES = st.one_of(
     st.sampled_from(["PLN", "pln", "JPY", "KWD", "US", "ZZZ", "ßp", "", "EURO", "ŁÓD"]),
@@ -164,3 +173,92 @@ def test_an_order_outside_the_screen_is_still_mapped_before_the_answer(
     assert not plainly_mappable(ShopifyOrder.model_validate(negative))
     with pytest.raises(MalformedWebhook):
         record(ShopifyWebhooks(), request_for(negative), _Inbox())
+
+
+# -- WooCommerce -------------------------------------------------------------------------------
+WOO_AMOUNTS = st.one_of(
+    st.decimals(min_value=0, max_value=10**6, places=2).map(str),
+    st.sampled_from(["0", "0.00", "-1.00", "0.004", "0.005", "999999999999.99", "1e3", "12.345"]),
+    st.decimals(min_value=-(10**12), max_value=10**12, places=4).map(str),
+)
+WOO_RATES = st.one_of(st.none(), st.sampled_from(["0", "0.0000", "8", "23", "100", "60"]))
+WOO_MOMENTS = st.sampled_from(
+    ["2017-03-22T19:28:08", "1969-12-31T23:59:59", "1970-01-01T00:00:00", "9999-12-31T23:59:59"]
+)
+
+
+@st.composite
+def mutated_woo_orders(draw: st.DrawFn, reference: dict[str, Any]) -> dict[str, Any]:
+    order = copy.deepcopy(reference)
+    _mutate_woo_fields(draw, order)
+    for line in order["tax_lines"]:
+        if draw(MAYBE):
+            line["rate_percent"] = draw(WOO_RATES)
+    if draw(MAYBE):
+        order["line_items"] = order["line_items"][: draw(st.integers(0, 2))]
+    for line in order["line_items"]:
+        _mutate_woo_line(draw, line)
+    if draw(MAYBE):
+        name = draw(st.sampled_from(["COD", HUGE_REF, "&amp;"]))
+        order["fee_lines"] = [
+            {"id": 9, "name": name, "total": draw(WOO_AMOUNTS), "total_tax": draw(WOO_AMOUNTS)}
+        ]
+    for kind in ("shipping", "billing"):
+        if draw(MAYBE):
+            order[kind]["country"] = draw(COUNTRIES)
+    return order
+
+
+def _mutate_woo_fields(draw: st.DrawFn, order: dict[str, Any]) -> None:
+    if draw(MAYBE):
+        order["currency"] = draw(st.sampled_from(["PLN", "pln", "JPY", "KWD", "XYZ"]))
+    for field in ("total", "total_tax", "shipping_total", "shipping_tax"):
+        if draw(MAYBE):
+            order[field] = draw(WOO_AMOUNTS)
+    for moment in ("date_created_gmt", "date_modified_gmt"):
+        if draw(MAYBE):
+            order[moment] = draw(WOO_MOMENTS)
+    if draw(MAYBE):
+        order["number"] = draw(TEXT)
+
+
+def _mutate_woo_line(draw: st.DrawFn, line: dict[str, Any]) -> None:
+    for field in ("subtotal", "subtotal_tax", "total", "total_tax"):
+        if draw(MAYBE):
+            line[field] = draw(WOO_AMOUNTS)
+    if draw(MAYBE):
+        line["sku"] = draw(TEXT)
+    if draw(MAYBE):
+        line["name"] = draw(st.one_of(st.just(HUGE_REF), st.text(max_size=50)))
+    if draw(MAYBE):
+        ids = draw(st.lists(st.sampled_from([75, 76]), max_size=3))
+        line["taxes"] = [{"id": rate_id, "total": "0.10"} for rate_id in ids]
+
+
+def woo_reference() -> dict[str, Any]:
+    reference: dict[str, Any] = fixture_json("woocommerce/order_retrieve_docs_example.json")
+    return reference
+
+
+def test_the_reference_woocommerce_order_is_screened() -> None:
+    assert woo_screening.plainly_mappable(WooOrder.model_validate(woo_reference()))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_screened_woocommerce_order_maps(data: st.DataObject) -> None:
+    body = data.draw(mutated_woo_orders(woo_reference()))
+    try:
+        order = WooOrder.model_validate(body)
+    except ValidationError:
+        return
+    if woo_screening.plainly_mappable(order):
+        woo_mapping.to_order(order)  # must not raise
+
+
+def test_a_name_html_cannot_unescape_is_kept_as_sent() -> None:
+    body = woo_reference()
+    body["line_items"][0]["name"] = HUGE_REF
+    order = WooOrder.model_validate(body)
+    assert woo_screening.plainly_mappable(order)
+    assert woo_mapping.to_order(order).lines[0].name == HUGE_REF

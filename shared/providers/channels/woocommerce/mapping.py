@@ -210,7 +210,7 @@ def _line(
         sku=_blank(item.sku),
         listing_id=str(listing) if listing else None,
         channel_line_id=str(item.id) if item.id else None,
-        name=html.unescape(item.name),  # WooCommerce sends names HTML-escaped ("&ndash;")
+        name=_unescaped(item.name),  # WooCommerce sends names HTML-escaped ("&ndash;")
         quantity=item.quantity,
         unit_price=Money(amount=unit, currency=currency),
         vat_rate=_vat_rate(total_tax, total, item.taxes, rates)
@@ -229,13 +229,23 @@ def _fee_line(
         sku=None,
         listing_id=None,
         channel_line_id=str(fee.id) if fee.id else None,
-        name=html.unescape(fee.name) or "Fee",
+        name=_unescaped(fee.name) or "Fee",
         quantity=1,
         unit_price=amount,
         vat_rate=_vat_rate(
             _amount(fee.total_tax, currency), _amount(fee.total, currency), fee.taxes, rates
         ),
     )
+
+
+def _unescaped(text: str) -> str:
+    """The name as the shop wrote it. A reference html.unescape cannot read (a decimal one of
+    over 4,300 digits: Python's int limit) leaves the text as sent: a name never fails an
+    order, and the webhook's screen relies on that (screening.py)."""
+    try:
+        return html.unescape(text)
+    except ValueError:
+        return text
 
 
 def _amount(value: Decimal, currency: str) -> Money:

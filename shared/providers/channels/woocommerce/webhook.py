@@ -42,6 +42,7 @@ from shared.providers.channels.woocommerce.resources import (
     epoch_ms,
     order_event_id,
 )
+from shared.providers.channels.woocommerce.screening import plainly_mappable
 
 if TYPE_CHECKING:
     import httpx
@@ -106,6 +107,15 @@ class WooCommerceOrders:
         return poll_orders(secrets, cursor, http, now=self._clock)
 
     def parse(self, request: WebhookRequest) -> ParsedWebhook:
+        return self._read(request, screen=False)
+
+    def screen(self, request: WebhookRequest) -> ParsedWebhook:
+        """What the webhook and the poll run before storing: `parse`, except that an order
+        inside the plainly mappable domain (screening.py) is not mapped here; the stream
+        router maps it from the same bytes (decision 65)."""
+        return self._read(request, screen=True)
+
+    def _read(self, request: WebhookRequest, *, screen: bool) -> ParsedWebhook:
         webhook = ping_id(request.raw_body)
         if webhook is not None:
             return ParsedWebhook(
@@ -119,7 +129,7 @@ class WooCommerceOrders:
         # The topic header is not signed: it only chooses how to read the signed body, and
         # what the order is comes from that body.
         if topic in ORDER_TOPICS:
-            return self._order(request, topic, audit)
+            return self._order(request, topic, audit, screen=screen)
         if topic == DELETED_TOPIC:
             deleted = parse_json_model(WooDeleted, request.raw_body)
             return ParsedWebhook(
@@ -144,7 +154,9 @@ class WooCommerceOrders:
         return str(parse_value(Topic, request.headers.require(TOPIC_HEADER), TOPIC_HEADER))
 
     @staticmethod
-    def _order(request: WebhookRequest, topic: str, audit: dict[str, str]) -> ParsedWebhook:
+    def _order(
+        request: WebhookRequest, topic: str, audit: dict[str, str], *, screen: bool
+    ) -> ParsedWebhook:
         if topic == "order.restored":
             restored = parse_json_model(WooIdOnly, request.raw_body)
             if restored.line_items is None:
@@ -165,6 +177,14 @@ class WooCommerceOrders:
                 event=None,
                 ignored_reason="a checkout draft is not an order yet",
                 audit_headers=audit,
+            )
+        if screen and plainly_mappable(order):
+            return ParsedWebhook(
+                event_id=event_id,
+                topic=topic,
+                event=None,
+                audit_headers=audit,
+                kind=OrderReported.model_fields["kind"].default,
             )
         return ParsedWebhook(
             event_id=event_id,
