@@ -101,6 +101,15 @@ class ParsedWebhook:
     def event_kind(self) -> str | None:
         return self.event.kind if self.event is not None else self.kind
 
+    @classmethod
+    def screened(
+        cls, event_id: str, topic: str, kind: str, audit_headers: dict[str, str]
+    ) -> ParsedWebhook:
+        """A delivery its adapter has proved maps to `kind`, left for the router to map."""
+        return cls(
+            event_id=event_id, topic=topic, event=None, audit_headers=audit_headers, kind=kind
+        )
+
 
 class InboundAdapter(Protocol):
     """Maps one delivery to its dedupe key and canonical event (MalformedWebhook if it cannot).

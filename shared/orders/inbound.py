@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.orders.domain import Order
 
+ORDER_KIND = "order"  # OrderReported's kind: what a screened channel order maps to
+
 
 class OrderReported(BaseModel):
     """A channel reports a new order (or a new revision of one)."""

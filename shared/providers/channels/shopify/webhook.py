@@ -74,7 +74,7 @@ from shared.orders.domain import (
     PickupPoint,
     Totals,
 )
-from shared.orders.inbound import OrderReported
+from shared.orders.inbound import ORDER_KIND, OrderReported
 from shared.payments.domain import ChannelOrderRef, PaymentEvent, PaymentStatus
 from shared.payments.inbound import PaymentReported
 from shared.providers.channels.shopify.screening import plainly_mappable
@@ -272,13 +272,7 @@ class ShopifyWebhooks:
         if topic in ORDER_TOPICS:
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
             if plainly_mappable(shopify_order):
-                return ParsedWebhook(
-                    event_id=webhook_id,
-                    topic=topic,
-                    event=None,
-                    audit_headers=audit,
-                    kind=OrderReported.model_fields["kind"].default,
-                )
+                return ParsedWebhook.screened(webhook_id, topic, ORDER_KIND, audit)
         return self.parse(request)
 
     def parse(self, request: WebhookRequest) -> ParsedWebhook:

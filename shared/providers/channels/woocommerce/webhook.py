@@ -31,7 +31,7 @@ from shared.inbox.contract import (
     parse_json_model,
     parse_value,
 )
-from shared.orders.inbound import OrderReported
+from shared.orders.inbound import ORDER_KIND, OrderReported
 from shared.platform.clock import Clock, utc_now
 from shared.providers.channels.woocommerce.mapping import DRAFT_STATUS, SOURCE, to_order, withdrawn
 from shared.providers.channels.woocommerce.resources import (
@@ -179,13 +179,7 @@ class WooCommerceOrders:
                 audit_headers=audit,
             )
         if screen and plainly_mappable(order):
-            return ParsedWebhook(
-                event_id=event_id,
-                topic=topic,
-                event=None,
-                audit_headers=audit,
-                kind=OrderReported.model_fields["kind"].default,
-            )
+            return ParsedWebhook.screened(event_id, topic, ORDER_KIND, audit)
         return ParsedWebhook(
             event_id=event_id,
             topic=topic,
