@@ -180,26 +180,31 @@ class Fulfilment(Construct):
     def _await_payment(self, fn: object, state_id: str, window_path: str) -> tasks.LambdaInvoke:
         """Wait for the order's money (a task token the payment path resumes), at most the
         seconds at `window_path`."""
-        return _retry_transient(
-            tasks.LambdaInvoke(
-                self,
-                state_id,
-                lambda_function=fn,  # type: ignore[arg-type]
-                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                payload=_task_input(
-                    "await_payment",
-                    order_id=sfn.JsonPath.string_at("$.order_id"),
-                    task_token=sfn.JsonPath.task_token,
-                    window_seconds=sfn.JsonPath.string_at(window_path),
-                ),
-                task_timeout=sfn.Timeout.at(window_path),
-                result_path="$.payment",
-            )
+        return self._await_token(
+            fn,
+            state_id,
+            "await_payment",
+            "$.payment",
+            timeout=sfn.Timeout.at(window_path),
+            window_seconds=sfn.JsonPath.string_at(window_path),
         )
 
     def _await_release(self, fn: object, state_id: str) -> tasks.LambdaInvoke:
         """Wait for a person's release of a held order (a task token POST .../release
         resumes; no timeout: a hold lasts until someone decides)."""
+        return self._await_token(fn, state_id, "await_release", "$.release")
+
+    def _await_token(
+        self,
+        fn: object,
+        state_id: str,
+        action: str,
+        result_path: str,
+        *,
+        timeout: sfn.Timeout | None = None,
+        **extra: str,
+    ) -> tasks.LambdaInvoke:
+        """A task that parks its token with the order and waits until something resumes it."""
         return _retry_transient(
             tasks.LambdaInvoke(
                 self,
@@ -207,11 +212,13 @@ class Fulfilment(Construct):
                 lambda_function=fn,  # type: ignore[arg-type]
                 integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
                 payload=_task_input(
-                    "await_release",
+                    action,
                     order_id=sfn.JsonPath.string_at("$.order_id"),
                     task_token=sfn.JsonPath.task_token,
+                    **extra,
                 ),
-                result_path="$.release",
+                task_timeout=timeout,
+                result_path=result_path,
             )
         )
 

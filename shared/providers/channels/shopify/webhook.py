@@ -273,6 +273,9 @@ class ShopifyWebhooks:
             shopify_order = parse_json_model(ShopifyOrder, request.raw_body)
             if plainly_mappable(shopify_order):
                 return ParsedWebhook.screened(webhook_id, topic, ORDER_KIND, audit)
+            # Outside the domain: mapped here, from the model already read (not read twice).
+            event = OrderReported(order=to_order(shopify_order))
+            return ParsedWebhook(event_id=webhook_id, topic=topic, event=event, audit_headers=audit)
         return self.parse(request)
 
     def parse(self, request: WebhookRequest) -> ParsedWebhook:
