@@ -6,6 +6,13 @@ everything but the reported messages (an unusable report fails the whole batch, 
 What is not deleted becomes visible again after the queue's visibility timeout, and moto's
 redrive policy moves it to the dead-letter queue after maxReceiveCount receives: the retry and
 DLQ semantics are SQS's own, not re-implemented here.
+
+A poll of an empty queue is a whole ReceiveMessage through botocore and moto: polling every
+queue twenty times a second was, under load, a tenth of everything the embedded stack's
+interpreter did. So the poller sleeps until a message is added to a queue or made visible
+(`wake_on_arrival`), and looks again every IDLE_POLL_SECONDS for messages whose visibility
+timeout or delay ran out (Lambda long-polls; a retry after a timeout of seconds waits at most
+that much longer here).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from botocore.config import Config
 
@@ -24,6 +32,7 @@ from infra.local.polling import PollingLoop
 
 Record = dict[str, Any]
 MAX_RECEIVE = 10  # SQS's ReceiveMessage limit
+IDLE_POLL_SECONDS = 0.25
 
 
 def as_lambda_record(message: dict[str, Any], *, queue_arn: str, region: str) -> Record:
@@ -51,6 +60,30 @@ def as_lambda_record(message: dict[str, Any], *, queue_arn: str, region: str) ->
     }
 
 
+def wake_on_arrival(patches: list[Any], wake: Callable[[], None]) -> None:
+    """Call `wake` whenever moto adds a message to a queue or changes one's visibility (a
+    ChangeMessageVisibility of 0 makes it receivable at once), from whichever thread did it."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    add_message = Queue.add_message
+    change_visibility = SQSBackend.change_message_visibility
+
+    def added(self: Any, *args: Any, **kwargs: Any) -> None:
+        add_message(self, *args, **kwargs)
+        wake()
+
+    def changed(self: Any, *args: Any, **kwargs: Any) -> None:
+        change_visibility(self, *args, **kwargs)
+        wake()
+
+    for patch in (
+        mock.patch.object(Queue, "add_message", added),
+        mock.patch.object(SQSBackend, "change_message_visibility", changed),
+    ):
+        patch.start()
+        patches.append(patch)
+
+
 @dataclass
 class QueueState:
     mapping: QueueMapping
@@ -70,7 +103,7 @@ class QueuePoller(PollingLoop):
         *,
         endpoint: str,
         region: str,
-        poll_interval_seconds: float = 0.05,
+        poll_interval_seconds: float = IDLE_POLL_SECONDS,
         report: Callable[..., Any] | None = None,
     ) -> None:
         self._sqs = session.client("sqs", endpoint_url=endpoint)

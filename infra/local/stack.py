@@ -15,12 +15,12 @@ from unittest import mock
 import httpx
 from botocore.config import Config
 
-from infra.local import transactions
+from infra.local import dynamodb_wire, state_machines, transactions
 from infra.local.deployer import Deployer, Deployment
 from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
 from infra.local.lambda_runtime import FOREGROUND, FOREGROUND_HEADER, InProcessLambdas
-from infra.local.queues import QueuePoller
+from infra.local.queues import QueuePoller, wake_on_arrival
 from infra.local.scheduler import LocalClock, Scheduler
 from infra.local.seed import DEMO_CATALOGUE, Seeded, seed
 from infra.local.streams import StreamPoller
@@ -462,6 +462,7 @@ class EmbeddedStack:
             region=REGION,
             report=self.errors.reporter("queue-poller"),
         )
+        wake_on_arrival(self._patches, self.queues.wake)
         self.scheduler = Scheduler(
             self.deployment.schedules,
             self.session,
@@ -564,6 +565,8 @@ class EmbeddedStack:
         _cache_backend_lookup(self._patches)
         _query_one_partition(self._patches)
         _lean_moto_apps(self._patches)
+        dynamodb_wire.install(self._patches)
+        state_machines.install(self._patches)
         return _cache_step_functions_clients(self._patches)
 
     def _answer_in_process(self, step_functions_clients: _CachedClients) -> None:

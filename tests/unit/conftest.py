@@ -1,4 +1,5 @@
-"""Unit tests are pure: no sockets (pytest-socket), no AWS, no moto. Plus the fixture loader."""
+"""Unit tests are pure: no sockets (pytest-socket), no AWS; moto only in-process, for the tests
+of the embedded stack's patches of moto. Plus the fixture loader."""
 
 from __future__ import annotations
 
@@ -21,6 +22,22 @@ def _no_network() -> Iterator[None]:
         yield
     finally:
         enable_socket()
+
+
+@pytest.fixture
+def moto_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's in-process mocks (no socket) with an environment pointing nowhere else: for the
+    tests of the embedded stack's patches of moto (tests/unit/test_local_*.py)."""
+    from moto import mock_aws
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # botocore otherwise sends DynamoDB Streams calls to an account endpoint moto lacks.
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    with mock_aws():
+        yield
 
 
 def fixture_bytes(relative: str) -> bytes:

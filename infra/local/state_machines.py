@@ -1,0 +1,71 @@
+"""moto's Step Functions interpreter parses a state machine's definition for every execution.
+
+The parse is ANTLR's Python runtime over the whole definition, then a walk that builds the
+evaluation components: tens of milliseconds of CPU for the order workflow, once per order, and
+in the embedded stack under load about a sixth of everything the interpreter did (py-spy,
+docs/performance.md section 6). The components of the states the workflow uses (Task, Choice,
+Pass, Wait, Succeed, Fail) keep no state of an execution: that lives in the execution's
+environment. Map and Parallel do (their iteration and branch workers record progress on the
+component), so a definition that has either is parsed per execution, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+from unittest import mock
+
+STATEFUL_STATES = frozenset({"Map", "Parallel"})
+CACHED_DEFINITIONS = 64
+
+
+def _state_types(states: Any) -> set[str]:
+    """Every state type in a States block and the blocks nested in it."""
+    found: set[str] = set()
+    if not isinstance(states, dict):
+        return found
+    for state in states.values():
+        if not isinstance(state, dict):
+            continue
+        found.add(str(state.get("Type")))
+        for nested in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(nested), dict):
+                found |= _state_types(state[nested].get("States"))
+        for branch in state.get("Branches") or []:
+            if isinstance(branch, dict):
+                found |= _state_types(branch.get("States"))
+    return found
+
+
+def shareable(definition: str) -> bool:
+    """Whether one parse of `definition` may serve every execution (no Map, no Parallel)."""
+    try:
+        document = json.loads(definition)
+    except ValueError:
+        return False
+    if not isinstance(document, dict):
+        return False
+    return not (_state_types(document.get("States")) & STATEFUL_STATES)
+
+
+def install(patches: list[Any]) -> None:
+    """Parse a shareable definition once (per process, the most recent CACHED_DEFINITIONS)."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+
+    @functools.lru_cache(maxsize=CACHED_DEFINITIONS)
+    def program_of(definition: str) -> Any:
+        return AmazonStateLanguageParser.parse(definition)[0]
+
+    def entrypoint(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        if isinstance(definition, str) and shareable(definition):
+            return program_of(definition)
+        return original(self)
+
+    patch = mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+    patch.start()
+    patches.append(patch)

@@ -1,0 +1,90 @@
+"""moto's Step Functions interpreter parses a shareable definition once (infra/local/
+state_machines.py); a definition with Map or Parallel, whose components record an execution's
+progress, is parsed for every execution as before."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from infra.local import state_machines
+
+TASKS = {
+    "StartAt": "Reserve",
+    "States": {
+        "Reserve": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Paid?"},
+        "Paid?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.paid", "BooleanEquals": True, "Next": "Done"}],
+            "Default": "Wait",
+        },
+        "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def _with(state: dict[str, Any]) -> str:
+    document = json.loads(json.dumps(TASKS))
+    document["States"]["Extra"] = state
+    return json.dumps(document)
+
+
+def test_tasks_choices_and_waits_are_shareable() -> None:
+    assert state_machines.shareable(json.dumps(TASKS))
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"Type": "Map", "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass"}}}},
+        {"Type": "Parallel", "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass"}}}]},
+        {  # nested: a Map inside a Parallel's branch
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "M",
+                    "States": {
+                        "M": {
+                            "Type": "Map",
+                            "Iterator": {"StartAt": "A", "States": {"A": {"Type": "Pass"}}},
+                        }
+                    },
+                }
+            ],
+        },
+    ],
+)
+def test_map_and_parallel_are_parsed_per_execution(state: dict[str, Any]) -> None:
+    assert not state_machines.shareable(_with(state))
+
+
+@pytest.mark.parametrize("definition", ["", "not json", "[]", '{"States": 3}'])
+def test_what_is_not_a_definition_is_left_to_moto(definition: str) -> None:
+    # Not shareable means moto parses it itself, and raises what it raises.
+    assert state_machines.shareable(definition) is (definition == '{"States": 3}')
+
+
+def test_one_parse_serves_every_execution_of_a_shareable_definition() -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    def worker(definition: str) -> Any:
+        details = SimpleNamespace(state_machine_details=SimpleNamespace(definition=definition))
+        return SimpleNamespace(_evaluation_details=details)
+
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        entry = ExecutionWorker._get_evaluation_entrypoint
+        shared = json.dumps(TASKS)
+        assert entry(worker(shared)) is entry(worker(shared))
+        mapped = _with(
+            {"Type": "Map", "Iterator": {"StartAt": "A", "States": {"A": {"Type": "Pass"}}}}
+        )
+        assert entry(worker(mapped)) is not entry(worker(mapped))
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
