@@ -155,8 +155,8 @@ def _dispatch(
 ) -> tuple[int, dict[str, str], bytes]:
     """What moto's decorator mode does with a request (moto.core.botocore_stubber): the
     service's handler called with moto's own request object, no WSGI application between."""
-    from werkzeug.exceptions import HTTPException
     from moto.core.request import normalize_request
+    from werkzeug.exceptions import HTTPException
 
     normalized = normalize_request(request)
     try:

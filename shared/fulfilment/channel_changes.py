@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import partial
 
 from shared.channels.listings import UNKNOWN_SKU, Resolution, SkuResolver
 from shared.fulfilment.service import RELEASE_WAIT
-from shared.fulfilment.transactions import stage_adjust, stage_release, stage_reserve
+from shared.fulfilment.transactions import staged
 from shared.kernel.errors import ConcurrentModification, OrderNotFound
 from shared.orders.domain import ChannelStatus, Order, OrderStatus
 from shared.orders.events import (
@@ -280,16 +279,14 @@ class ChannelChanges:
         if shortages:
             return [], [], shortages
         for allocation in allocations:
-            stages.append(partial(stage_reserve, self.stock, state.order_id, allocation, at))
+            stages.append(staged(self.stock.reserve, state.order_id, allocation, at=at))
             kept.append(allocation)
         for sku, allocation in held.items():
             wanted = demand.get(sku, 0)
             if wanted == 0:
-                stages.append(partial(stage_release, self.stock, state.order_id, allocation, at))
+                stages.append(staged(self.stock.release, state.order_id, allocation, at=at))
             elif wanted != allocation.quantity:
-                stages.append(
-                    partial(stage_adjust, self.stock, state.order_id, allocation, wanted, at)
-                )
+                stages.append(staged(self.stock.adjust, state.order_id, allocation, wanted, at=at))
                 kept.append(allocation.model_copy(update={"quantity": wanted}))
             else:
                 kept.append(allocation)
@@ -325,7 +322,7 @@ class ChannelChanges:
             ),
             joined=[
                 *(
-                    partial(stage_release, self.stock, state.order_id, allocation, at)
+                    staged(self.stock.release, state.order_id, allocation, at=at)
                     for allocation in held
                 ),
                 *self._final_details(state.order_id, final),

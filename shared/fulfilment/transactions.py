@@ -3,15 +3,17 @@ cancelled) only together with the stock it holds or gives back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import partial
+from typing import Concatenate, ParamSpec
 
 from shared.orders.ports import OrderStore
-from shared.orders.store import Change, OrderState
+from shared.orders.store import Change, Joined, OrderState
 from shared.platform.table import Transaction
 from shared.stock.domain import Allocation
 from shared.stock.ports import StockStore
+
+P = ParamSpec("P")
 
 
 def reserve_stock(
@@ -29,8 +31,7 @@ def reserve_stock(
         state,
         change,
         joined=[
-            partial(stage_reserve, stock, state.order_id, allocation, at)
-            for allocation in allocations
+            staged(stock.reserve, state.order_id, allocation, at=at) for allocation in allocations
         ],
     )
 
@@ -49,43 +50,19 @@ def release_stock(
         state,
         change,
         joined=[
-            partial(stage_release, stock, state.order_id, allocation, at)
-            for allocation in allocations
+            staged(stock.release, state.order_id, allocation, at=at) for allocation in allocations
         ],
     )
 
 
-# Each stages one stock write into an order change's transaction (bound with partial(), the
-# transaction last): the named operations above, a channel's line change, a shipment.
-def stage_reserve(
-    stock: StockStore, order_id: str, allocation: Allocation, at: datetime, txn: Transaction
-) -> None:
-    stock.reserve(txn, order_id, allocation, at=at)
+def staged(
+    write: Callable[Concatenate[Transaction, P], object], *args: P.args, **kwargs: P.kwargs
+) -> Joined:
+    """One stock write (a StockStore method, which takes the transaction first) staged into an
+    order change's transaction: the named operations above, a channel's line change, a
+    shipment."""
 
+    def stage(txn: Transaction) -> object:
+        return write(txn, *args, **kwargs)
 
-def stage_release(
-    stock: StockStore, order_id: str, allocation: Allocation, at: datetime, txn: Transaction
-) -> None:
-    stock.release(txn, order_id, allocation, at=at)
-
-
-def stage_adjust(  # noqa: PLR0917 - partial() binds all but the transaction
-    stock: StockStore,
-    order_id: str,
-    allocation: Allocation,
-    quantity: int,
-    at: datetime,
-    txn: Transaction,
-) -> None:
-    stock.adjust(txn, order_id, allocation, quantity, at=at)
-
-
-def stage_ship(  # noqa: PLR0917 - partial() binds all but the transaction
-    stock: StockStore,
-    order_id: str,
-    allocation: Allocation,
-    quantity: int,
-    at: datetime,
-    txn: Transaction,
-) -> None:
-    stock.ship(txn, order_id, allocation, quantity, at=at)
+    return stage

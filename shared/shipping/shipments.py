@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.fulfilment.transactions import stage_ship
+from shared.fulfilment.transactions import staged
 from shared.kernel.errors import ConcurrentModification, DomainError, OrderNotFound
 from shared.kernel.time import utc_iso
 from shared.orders.domain import Order, OrderStatus
@@ -225,7 +224,7 @@ class Shipments:
                     joined=[
                         self.records.stage_create(shipment),
                         *(
-                            partial(stage_ship, self.stock, order_id, held, quantity, at)
+                            staged(self.stock.ship, order_id, held, quantity, at=at)
                             for held, quantity in shipped
                         ),
                     ],
