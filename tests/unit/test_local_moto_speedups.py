@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra.local import stack as embedded_stack
 
@@ -16,45 +14,40 @@ TABLE = "speedups-test"
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-                {"AttributeName": "G", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "ByG",
-                    "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        for p in range(5):
-            for s in range(12):
-                client.put_item(
-                    TableName=TABLE,
-                    Item={
-                        "PK": {"S": f"ORDER#{p}"},
-                        "SK": {"S": f"EVENT#{s:03d}"},
-                        "G": {"S": f"g{s % 3}"},
-                        "n": {"N": str(s)},
-                    },
-                )
-        yield client
+def dynamodb(moto_in_process: None) -> Any:
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "G", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByG",
+                "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for p in range(5):
+        for s in range(12):
+            client.put_item(
+                TableName=TABLE,
+                Item={
+                    "PK": {"S": f"ORDER#{p}"},
+                    "SK": {"S": f"EVENT#{s:03d}"},
+                    "G": {"S": f"g{s % 3}"},
+                    "n": {"N": str(s)},
+                },
+            )
+    return client
 
 
 QUERIES: list[dict[str, Any]] = [
