@@ -7,12 +7,20 @@ docs/performance.md section 6). The components of the states the workflow uses (
 Pass, Wait, Succeed, Fail) keep no state of an execution: that lives in the execution's
 environment. Map and Parallel do (their iteration and branch workers record progress on the
 component), so a definition that has either is parsed per execution, as before.
+
+One thing on a component is shared by design: the key under which an execution keeps a
+Retry's attempt count in its own memory (`EvalComponent.heap_key`), made on first use with an
+unlocked check-then-set. With one program per execution that could not race; with one program
+for all, two executions retrying for the first time at once could each make a key and one
+lose its count (a review's probe, the window widened: a Task with MaxAttempts 1 failed three
+times instead of two). The key is made under a lock here.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import threading
 from typing import Any
 from unittest import mock
 
@@ -49,8 +57,27 @@ def shareable(definition: str) -> bool:
     return not (_state_types(document.get("States")) & STATEFUL_STATES)
 
 
+_KEY_ATTRIBUTE = "_EvalComponent__heap_key"  # EvalComponent's private __heap_key
+_key_lock = threading.Lock()
+
+
+def _heap_key(component: Any) -> str:
+    """EvalComponent.heap_key, made once under a lock (the same key moto would make)."""
+    from moto.stepfunctions.parser.utils import long_uid
+
+    key: str | None = component.__dict__.get(_KEY_ATTRIBUTE)
+    if key is None:
+        with _key_lock:
+            key = component.__dict__.get(_KEY_ATTRIBUTE)
+            if key is None:
+                key = long_uid()
+                setattr(component, _KEY_ATTRIBUTE, key)
+    return key
+
+
 def install(patches: list[Any]) -> None:
     """Parse a shareable definition once (per process, the most recent CACHED_DEFINITIONS)."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
@@ -66,6 +93,9 @@ def install(patches: list[Any]) -> None:
             return program_of(definition)
         return original(self)
 
-    patch = mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
-    patch.start()
-    patches.append(patch)
+    for patch in (
+        mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
+        mock.patch.object(EvalComponent, "heap_key", property(_heap_key)),
+    ):
+        patch.start()
+        patches.append(patch)

@@ -24,6 +24,7 @@ an in-process PutItem's CPU (docs/performance.md section 6).
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -154,15 +155,28 @@ def _dispatch(
     handler: Any, method: str, url: str, request: Any
 ) -> tuple[int, dict[str, str], bytes]:
     """What moto's decorator mode does with a request (moto.core.botocore_stubber): the
-    service's handler called with moto's own request object, no WSGI application between."""
+    service's handler called with moto's own request object, no WSGI application between.
+    What the application would add on the way out is added here: a botocore ClientError
+    raised inside moto is a 400 (moto's convert_to_flask_response), and any other exception
+    is logged on "moto" and answered 500, as Flask does with debug off (the harness records
+    what is logged on "moto": a crash of moto is the stack's error, not the function's)."""
+    from botocore.exceptions import ClientError
     from moto.core.request import normalize_request
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, InternalServerError
 
     normalized = normalize_request(request)
     try:
         status, headers, body = handler.dispatch(normalized, normalized.raw_url, normalized.headers)
     except HTTPException as error:
         status, headers, body = error.code, error.get_headers(), error.get_body()
+    except ClientError as error:
+        status, headers, body = 400, {}, error.response["Error"]["Message"]
+    except Exception:
+        logging.getLogger("moto").exception(
+            "Exception on %s [%s]", urlsplit(url).path or "/", method
+        )
+        failure = InternalServerError()
+        status, headers, body = 500, failure.get_headers(), failure.get_body()
     data = body.encode() if isinstance(body, str) else bytes(body or b"")
     return int(status), {str(k): str(v) for k, v in dict(headers).items()}, data
 

@@ -207,3 +207,60 @@ def json_of(body: bytes) -> Any:
 
 def lower(headers: dict[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
+
+
+def test_a_crash_inside_moto_is_a_500_logged_on_moto_on_the_direct_lane(
+    server: tuple[ThreadedMotoServer, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """moto raises TypeError on a begins_with of a number. Through the WSGI application with
+    debug off, as the embedded stack runs it (stack.py _lean_moto_apps), Flask answers that
+    500 and logs it on "moto", where the harness's error record listens. The direct DynamoDB
+    lane answers and logs it the same way (a found difference: it used to raise into the
+    caller, unrecorded)."""
+    import logging
+
+    from infra.local.transport import _direct_handler, _dispatch
+
+    moto, endpoint = server
+    _, client = clients(moto, endpoint, "dynamodb")
+    client.create_table(
+        TableName="crash",
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName="crash", Item={"PK": {"S": "a"}, "SK": {"S": "b"}})
+    captured: list[AWSPreparedRequest] = []
+
+    def capture(request: AWSPreparedRequest, **_: Any) -> Any:
+        captured.append(request)
+        from botocore.awsrequest import AWSResponse
+
+        from infra.local.transport import _Body
+
+        kept = b'{"__type":"Kept","message":"not sent"}'
+        return AWSResponse(request.url, 400, {}, _Body(kept))  # type: ignore[arg-type]
+
+    spy = boto3.Session(region_name=REGION).client("dynamodb", endpoint_url=endpoint)
+    spy.meta.events.register_last("before-send", capture)
+    with pytest.raises(ClientError):
+        spy.query(
+            TableName="crash",
+            KeyConditionExpression="PK = :p AND begins_with(SK, :s)",
+            ExpressionAttributeValues={":p": {"S": "a"}, ":s": {"N": "1"}},
+        )
+    (request,) = captured
+    handler = _direct_handler(request.headers)
+    assert handler is not None
+    caplog.set_level(logging.ERROR, logger="moto")
+    direct = _dispatch(handler, request.method, request.url, request)
+    logged = [r for r in caplog.records if r.name == "moto"]
+    assert direct[0] == 500
+    assert b"Internal Server Error" in direct[2]  # werkzeug's page, as Flask answers it
+    assert len(logged) == 1 and logged[0].exc_info is not None

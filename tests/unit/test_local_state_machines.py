@@ -88,3 +88,37 @@ def test_one_parse_serves_every_execution_of_a_shareable_definition() -> None:
     finally:
         for patch in reversed(patches):
             patch.stop()
+
+
+def test_a_components_retry_key_is_made_once_however_many_executions_ask() -> None:
+    """Executions of one shared program keep a Retry's attempts under the component's key:
+    asked for from many threads at once, every one gets the same key."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    class Probe(EvalComponent):
+        def _eval_body(self, env: Any) -> None:  # pragma: no cover - never evaluated
+            pass
+
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        component = Probe()
+        start = threading.Barrier(8)
+        keys: list[str] = []
+
+        def ask() -> None:
+            start.wait()
+            keys.append(component.heap_key)
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(keys)) == 1 and len(keys) == 8
+        assert Probe().heap_key != component.heap_key
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
