@@ -62,6 +62,30 @@ def session() -> Any:
     return _session[0]
 
 
+def frozen_user_agent(botocore_session: Any, config: Config) -> Config:
+    """`config` with the User-Agent botocore would build for its clients, computed once.
+
+    botocore assembles the header from a dozen components on every request, twice (when it
+    builds the request and again when it is created, to add the feature ids the request
+    used): about a fifth of a warm PutItem's CPU in botocore (docs/performance.md section 2).
+    The string is the one botocore builds for the client (its "preliminary" User-Agent, SDK,
+    OS, Python, execution environment and config metadata); what is lost is the per-request
+    feature ids (`m/...`), SDK telemetry for AWS that changes nothing in the answer. A
+    `user_agent` on the Config is botocore's documented way to set the header; Powertools'
+    suffix is still added to each request by its own hook."""
+    from botocore.config import Config
+
+    creator = botocore_session.get_component("user_agent_creator")
+    creator.set_session_config(  # as botocore's Session.create_client does before each client
+        session_user_agent_name=botocore_session.user_agent_name,
+        session_user_agent_version=botocore_session.user_agent_version,
+        session_user_agent_extra=botocore_session.user_agent_extra,
+    )
+    # A user_agent_extra (none is set here) would be appended to a supplied User-Agent again.
+    agent = creator.with_client_config(config).to_string()
+    return config.merge(Config(user_agent=agent))
+
+
 def client(service: str) -> Any:
     # Keyed by endpoint and region too, so a process that talks to two environments (tests,
     # the embedded stack) never reuses a client pointed at the other one.
@@ -75,9 +99,8 @@ def client(service: str) -> Any:
         if found is None:
             # AWS_REGION is what Lambda and the embedded stack set; botocore alone reads only
             # AWS_DEFAULT_REGION. The endpoint (AWS_ENDPOINT_URL) botocore reads itself.
-            found = shared_session.create_client(
-                service, region_name=key[2], config=client_config(service)
-            )
+            config = frozen_user_agent(shared_session, client_config(service))
+            found = shared_session.create_client(service, region_name=key[2], config=config)
             _clients[key] = found
     return found
 
