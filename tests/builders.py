@@ -1,4 +1,5 @@
-"""Builders for canonical events and API Gateway v2 requests (tests read as Given/When/Then)."""
+"""Builders for canonical events, API Gateway v2 requests and moto tables (tests read as
+Given/When/Then)."""
 
 from __future__ import annotations
 
@@ -165,3 +166,18 @@ class FakeContext:
 
 def json_body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+def keyed_by_pk_sk(*string_attributes: str) -> dict[str, Any]:
+    """CreateTable's KeySchema and AttributeDefinitions for a table keyed as orderhub's is
+    (PK hash, SK range, both strings), plus `string_attributes` for indexes."""
+    return {
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("PK", "SK", *string_attributes)
+        ],
+    }

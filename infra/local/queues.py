@@ -8,11 +8,11 @@ redrive policy moves it to the dead-letter queue after maxReceiveCount receives:
 DLQ semantics are SQS's own, not re-implemented here.
 
 A poll of an empty queue is a whole ReceiveMessage through botocore and moto: polling every
-queue twenty times a second was, under load, a tenth of everything the embedded stack's
-interpreter did. So the poller sleeps until a message is added to a queue or made visible
-(`wake_on_arrival`), and looks again every IDLE_POLL_SECONDS for messages whose visibility
-timeout or delay ran out (Lambda long-polls; a retry after a timeout of seconds waits at most
-that much longer here).
+queue twenty times a second was, under load, 23% of what the embedded stack's interpreter did
+(py-spy, docs/performance.md section 6). So the poller sleeps until a message is added to a
+queue or made visible (`wake_on_arrival`), and looks again every IDLE_POLL_SECONDS for messages
+whose visibility timeout or delay ran out (Lambda long-polls; a retry after a timeout of
+seconds waits at most that much longer here).
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ an in-process PutItem's CPU (docs/performance.md section 6).
 
 from __future__ import annotations
 
+import functools
+import importlib
 import io
 import logging
 import sys
@@ -63,7 +65,7 @@ class InProcessTransport:
 
         handler = _direct_handler(request.headers)
         if handler is not None:
-            status, headers, body = _dispatch(handler, request.method, url, request)
+            status, headers, body = _dispatch(handler, request)
         else:
             status, headers, body = self.answer(request.method, url, request.headers, request.body)
         return AWSResponse(url, status, headers, _Body(body))  # type: ignore[arg-type]
@@ -137,23 +139,25 @@ _DIRECT_TARGETS = {
 }
 
 
+@functools.cache
+def _handlers() -> tuple[tuple[str, Any], ...]:
+    """The direct lane's handler classes, imported once (moto is loaded by then)."""
+    return tuple(
+        (prefix, getattr(importlib.import_module(module), name))
+        for prefix, (module, name) in _DIRECT_TARGETS.items()
+    )
+
+
 def _direct_handler(headers: Any) -> Any:
     target = headers.get("X-Amz-Target")
     if isinstance(target, bytes):
         target = target.decode("latin-1")
     if not target:
         return None
-    for prefix, (module, name) in _DIRECT_TARGETS.items():
-        if target.startswith(prefix):
-            import importlib
-
-            return getattr(importlib.import_module(module), name)
-    return None
+    return next((handler for prefix, handler in _handlers() if target.startswith(prefix)), None)
 
 
-def _dispatch(
-    handler: Any, method: str, url: str, request: Any
-) -> tuple[int, dict[str, str], bytes]:
+def _dispatch(handler: Any, request: Any) -> tuple[int, dict[str, str], bytes]:
     """What moto's decorator mode does with a request (moto.core.botocore_stubber): the
     service's handler called with moto's own request object, no WSGI application between.
     What the application would add on the way out is added here: a botocore ClientError
@@ -173,7 +177,7 @@ def _dispatch(
         status, headers, body = 400, {}, error.response["Error"]["Message"]
     except Exception:
         logging.getLogger("moto").exception(
-            "Exception on %s [%s]", urlsplit(url).path or "/", method
+            "Exception on %s [%s]", urlsplit(request.url).path or "/", request.method
         )
         failure = InternalServerError()
         status, headers, body = 500, failure.get_headers(), failure.get_body()

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra.local.transport import InProcessTransport
+from tests.builders import keyed_by_pk_sk
 
 REGION = "eu-central-1"
 
@@ -184,7 +185,7 @@ def test_dynamodb_and_its_streams_answer_alike_without_the_wsgi_application(
         handler = _direct_handler(request.headers)
         if handler is None or "GetShardIterator" in str(request.headers.get("X-Amz-Target")):
             continue  # a new iterator each time: not comparable byte for byte
-        direct = _dispatch(handler, request.method, request.url, request)
+        direct = _dispatch(handler, request)
         through_app = transport.answer(request.method, request.url, request.headers, request.body)
         assert direct[0] == through_app[0]
         assert json_of(direct[2]) == json_of(through_app[2])
@@ -225,14 +226,7 @@ def test_a_crash_inside_moto_is_a_500_logged_on_moto_on_the_direct_lane(
     _, client = clients(moto, endpoint, "dynamodb")
     client.create_table(
         TableName="crash",
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
+        **keyed_by_pk_sk(),
         BillingMode="PAY_PER_REQUEST",
     )
     client.put_item(TableName="crash", Item={"PK": {"S": "a"}, "SK": {"S": "b"}})
@@ -259,7 +253,7 @@ def test_a_crash_inside_moto_is_a_500_logged_on_moto_on_the_direct_lane(
     handler = _direct_handler(request.headers)
     assert handler is not None
     caplog.set_level(logging.ERROR, logger="moto")
-    direct = _dispatch(handler, request.method, request.url, request)
+    direct = _dispatch(handler, request)
     logged = [r for r in caplog.records if r.name == "moto"]
     assert direct[0] == 500
     assert b"Internal Server Error" in direct[2]  # werkzeug's page, as Flask answers it

@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from infra.local import stack as embedded_stack
+from tests.builders import keyed_by_pk_sk
 
 REGION = "eu-central-1"
 TABLE = "speedups-test"
@@ -18,15 +19,7 @@ def dynamodb(moto_in_process: None) -> Any:
     client = boto3.client("dynamodb", region_name=REGION)
     client.create_table(
         TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-            {"AttributeName": "G", "AttributeType": "S"},
-        ],
+        **keyed_by_pk_sk("G"),
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "ByG",

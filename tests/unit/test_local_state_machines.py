@@ -62,29 +62,47 @@ def test_map_and_parallel_are_parsed_per_execution(state: dict[str, Any]) -> Non
     assert not state_machines.shareable(_with(state))
 
 
-@pytest.mark.parametrize("definition", ["", "not json", "[]", '{"States": 3}'])
-def test_what_is_not_a_definition_is_left_to_moto(definition: str) -> None:
-    # Not shareable means moto parses it itself, and raises what it raises.
-    assert state_machines.shareable(definition) is (definition == '{"States": 3}')
+@pytest.mark.parametrize("definition", ["", "not json", "[]", "3"])
+def test_what_is_not_a_json_object_is_not_shared(definition: str) -> None:
+    assert not state_machines.shareable(definition)
+
+
+def _worker(definition: str) -> Any:
+    details = SimpleNamespace(state_machine_details=SimpleNamespace(definition=definition))
+    return SimpleNamespace(_evaluation_details=details)
+
+
+def test_a_definition_moto_refuses_is_refused_at_every_execution() -> None:
+    """Shareable by its shape, but not a state machine: moto's parser raises, and the cache
+    keeps no failure, so the next execution raises again as it would have."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        broken = '{"States": 3}'
+        assert state_machines.shareable(broken)
+        for _ in range(2):
+            with pytest.raises(Exception):  # noqa: B017, PT011 - whatever moto's parser raises
+                ExecutionWorker._get_evaluation_entrypoint(_worker(broken))
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
 
 
 def test_one_parse_serves_every_execution_of_a_shareable_definition() -> None:
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-
-    def worker(definition: str) -> Any:
-        details = SimpleNamespace(state_machine_details=SimpleNamespace(definition=definition))
-        return SimpleNamespace(_evaluation_details=details)
 
     patches: list[Any] = []
     state_machines.install(patches)
     try:
         entry = ExecutionWorker._get_evaluation_entrypoint
         shared = json.dumps(TASKS)
-        assert entry(worker(shared)) is entry(worker(shared))
+        assert entry(_worker(shared)) is entry(_worker(shared))
         mapped = _with(
             {"Type": "Map", "Iterator": {"StartAt": "A", "States": {"A": {"Type": "Pass"}}}}
         )
-        assert entry(worker(mapped)) is not entry(worker(mapped))
+        assert entry(_worker(mapped)) is not entry(_worker(mapped))
     finally:
         for patch in reversed(patches):
             patch.stop()

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.local import transactions
+from tests.builders import keyed_by_pk_sk
 
 REGION = "eu-central-1"
 TABLE = "transactions-test"
@@ -29,14 +30,7 @@ def dynamodb(moto_in_process: None) -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
             TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
+            **keyed_by_pk_sk(),
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
