@@ -18,7 +18,7 @@ import sys
 import time
 from functools import lru_cache
 
-NAMESPACE = "orderhub"  # as shared/platform/observability.py's Metrics
+NAMESPACE = "orderhub"  # every function's metrics (shared/platform/observability.py too)
 _TRUE = frozenset({"1", "true", "on", "yes", "y", "t"})
 
 

@@ -9,5 +9,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
 
+from shared.platform.emf import NAMESPACE
+
 logger = Logger()
-metrics = Metrics(namespace="orderhub")
+metrics = Metrics(namespace=NAMESPACE)  # the webhooks' EMF lines use the same (emf.py)
