@@ -19,13 +19,14 @@ import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from infra.local import ids
 from infra.local.template import Resolver, resources_of_type
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -74,6 +75,13 @@ def routes_from_template(template: dict[str, Any], resolver: Resolver) -> list[R
         function_arn = resolver.resolve(uri)
         routes.append(Route.of(props["RouteKey"], function_arn.rsplit(":", 1)[-1]))
     return routes
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _is_text(content_type: str) -> bool:
@@ -346,7 +354,7 @@ class HttpGateway:
                     "sourceIp": request.client_address[0],
                     "userAgent": headers.get("user-agent", ""),
                 },
-                "requestId": str(uuid.uuid4()),
+                "requestId": ids.request_id(),
                 "routeKey": f"{route.method} {route.path}",
                 "stage": "$default",
                 "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(started)),
@@ -390,14 +398,21 @@ class HttpGateway:
         *,
         close: bool = False,
     ) -> None:
-        request.send_response(status)
-        for name, value in headers.items():
-            if name not in ("content-length", "connection"):
-                request.send_header(name, value)
-        request.send_header("content-length", str(len(body)))
+        """The status line, the headers and the body in one write: http.server's end_headers()
+        then write(body) are two, and each releases the interpreter lock, so under load the
+        body waited behind other threads for the lock while the client waited for it."""
+        lines = [
+            f"{request.protocol_version} {status} {_reason(status)}",
+            f"date: {request.date_time_string()}",
+        ]
+        lines += [
+            f"{name}: {value}"
+            for name, value in headers.items()
+            if name not in ("content-length", "connection", "date")
+        ]
+        lines.append(f"content-length: {len(body)}")
         if close:
             request.close_connection = True
-            request.send_header("connection", "close")
-        request.end_headers()
-        if request.command != "HEAD":
-            request.wfile.write(body)
+            lines.append("connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        request.wfile.write(head if request.command == "HEAD" else head + body)

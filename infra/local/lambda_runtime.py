@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -30,6 +29,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
+
+from infra.local import ids
 
 _UNSET = None  # in an overlay: the variable is deleted for this thread
 # Set on the AWS requests a foreground invocation makes (one the HTTP API waits for), so the
@@ -205,7 +206,7 @@ class LambdaContext:
     memory_limit_in_mb: int
     timeout_seconds: int
     function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    aws_request_id: str = field(default_factory=ids.request_id)
     log_group_name: str = ""
     log_stream_name: str = "local"
     _deadline: float = field(default=0.0, repr=False)

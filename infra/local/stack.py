@@ -15,7 +15,7 @@ from unittest import mock
 import httpx
 from botocore.config import Config
 
-from infra.local import dynamodb_wire, state_machines, transactions
+from infra.local import dynamodb_items, dynamodb_wire, ids, state_machines, transactions
 from infra.local.deployer import Deployer, Deployment
 from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
@@ -183,6 +183,14 @@ class _CachedClients:
                     found.meta.events.register("before-send", _step_aside)
                     found.meta.events.register_last("before-send", self.transport)
             return found
+
+    def warm(self, region: str) -> None:
+        """Build the Lambda client the interpreter's tasks use now, while the stack is idle:
+        built on the first task under load it took a second, every other execution waiting
+        on the lock meanwhile. (The workflow's tasks are all Lambda functions.)"""
+        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+        boto_client_for(region, "lambda")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -411,6 +419,7 @@ class EmbeddedStack:
                 "POWERTOOLS_LOG_LEVEL": self._log_level,
             }
         )
+        step_functions_clients.warm(REGION)
         # moto executes state machines only when asked to.
         httpx.post(
             f"{self.endpoint}/moto-api/config",
@@ -565,6 +574,8 @@ class EmbeddedStack:
         _cache_backend_lookup(self._patches)
         _query_one_partition(self._patches)
         _lean_moto_apps(self._patches)
+        ids.install(self._patches)
+        dynamodb_items.install(self._patches)
         dynamodb_wire.install(self._patches)
         state_machines.install(self._patches)
         return _cache_step_functions_clients(self._patches)

@@ -1,0 +1,39 @@
+"""Request ids for the embedded stack's hot path, without a system call.
+
+`uuid.uuid4()` reads os.urandom, which releases the interpreter lock for its system call. On
+Lambda that costs nothing; in the embedded stack every function shares one interpreter, and
+under load a thread that lets the lock go waits behind the others to take it back: an
+acknowledgement paid that wait three times (the gateway's requestId, the Lambda context's
+aws_request_id, botocore's amz-sdk-invocation-id). These ids need to be unique, not
+unpredictable, so a pseudo-random generator seeded once from os.urandom serves them.
+"""
+
+from __future__ import annotations
+
+import random
+import types
+import uuid
+from typing import Any
+from unittest import mock
+
+_source = random.Random()  # noqa: S311 - unique ids, not secrets; seeded from os.urandom
+
+
+def request_id() -> str:
+    """A random (version 4) UUID, as uuid.uuid4() formats it."""
+    return str(uuid.UUID(int=_source.getrandbits(128), version=4))
+
+
+def _uuid4() -> uuid.UUID:
+    return uuid.UUID(int=_source.getrandbits(128), version=4)
+
+
+def install(patches: list[Any]) -> None:
+    """botocore names every request with uuid.uuid4() (the invocation id of its retry
+    header); inside the embedded stack it draws the id from `_source` instead."""
+    import botocore.endpoint
+
+    cheap = types.SimpleNamespace(uuid4=_uuid4)
+    patch = mock.patch.object(botocore.endpoint, "uuid", cheap)
+    patch.start()
+    patches.append(patch)
