@@ -15,7 +15,14 @@ from unittest import mock
 import httpx
 from botocore.config import Config
 
-from infra.local import dynamodb_items, dynamodb_wire, ids, state_machines, transactions
+from infra.local import (
+    dynamodb_expressions,
+    dynamodb_items,
+    dynamodb_wire,
+    ids,
+    state_machines,
+    transactions,
+)
 from infra.local.deployer import Deployer, Deployment
 from infra.local.errors import HarnessErrors
 from infra.local.gateway import HttpGateway, routes_from_template
@@ -576,6 +583,7 @@ class EmbeddedStack:
         _lean_moto_apps(self._patches)
         ids.install(self._patches)
         dynamodb_items.install(self._patches)
+        dynamodb_expressions.install(self._patches)
         dynamodb_wire.install(self._patches)
         state_machines.install(self._patches)
         return _cache_step_functions_clients(self._patches)

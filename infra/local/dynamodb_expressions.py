@@ -1,0 +1,51 @@
+"""moto's condition and filter expressions parsed once per distinct expression.
+
+moto (5.2) tokenises and parses a ConditionExpression (or FilterExpression) on every request
+that carries one: the inbox's `attribute_not_exists(PK)` on every webhook, the version checks
+of every order write. The parse is a pure function of the expression, its names and its
+values, and the tree it returns is only read when evaluated (no operand keeps state), so the
+same tree serves every request with the same three. Expressions that fail to parse are not
+kept: each such request fails as moto makes it fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+from unittest import mock
+
+CACHED_EXPRESSIONS = 1024
+# Where moto's DynamoDB looks the function up: the models import it by name, and the
+# stack's TransactWriteItems (infra/local/transactions.py) from the comparisons module.
+_CALLERS = ("moto.dynamodb.comparisons", "moto.dynamodb.models", "moto.dynamodb.models.table")
+
+
+def install(patches: list[Any]) -> None:
+    import importlib
+
+    from moto.dynamodb import comparisons
+
+    parse = comparisons.get_filter_expression
+
+    @functools.lru_cache(maxsize=CACHED_EXPRESSIONS)
+    def parsed(expression: str, names: str, values: str) -> Any:
+        return parse(expression, json.loads(names), json.loads(values))
+
+    def get_filter_expression(
+        expression: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
+    ) -> Any:
+        if not expression:
+            return parse(expression, names, values)
+        try:
+            key = json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True)
+        except (TypeError, ValueError):  # a binary value: parse it as moto does
+            return parse(expression, names, values)
+        return parsed(expression, *key)
+
+    for name in _CALLERS:
+        patch = mock.patch.object(
+            importlib.import_module(name), "get_filter_expression", get_filter_expression
+        )
+        patch.start()
+        patches.append(patch)
