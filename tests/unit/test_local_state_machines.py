@@ -140,3 +140,81 @@ def test_a_components_retry_key_is_made_once_however_many_executions_ask() -> No
     finally:
         for patch in reversed(patches):
             patch.stop()
+
+
+PATH_CASES = [
+    ("$", {"a": 1}),
+    ("$.order.lines[0].sku", {"order": {"lines": [{"sku": "MUG"}, {"sku": "CUP"}]}}),
+    ("$.order.lines[*].sku", {"order": {"lines": [{"sku": "MUG"}, {"sku": "CUP"}]}}),
+    ("$.items[?(@.qty > 1)].sku", {"items": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}]}),
+    ("$.missing", {"present": True}),
+]
+
+
+def _module(name: str) -> Any:
+    """moto's and jsonpath_ng's modules, untyped: their `parse` is not an explicit export."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
+JSON_PATH = "moto.stepfunctions.parser.asl.utils.json_path"
+RESULT_PATH = "moto.stepfunctions.parser.asl.component.common.path.result_path"
+
+
+def _extracted(path: str, data: Any) -> Any:
+    from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+    try:
+        return extract_json(path, json.loads(json.dumps(data)))
+    except Exception as error:  # a path that finds nothing raises: so must the kept one
+        return type(error).__name__
+
+
+@pytest.mark.parametrize(("path", "data"), PATH_CASES)
+def test_a_path_compiled_once_finds_what_a_fresh_compile_finds(path: str, data: Any) -> None:
+    json_path = _module(JSON_PATH)
+    fresh = _extracted(path, data)
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        assert json_path.parse(path) is json_path.parse(path)
+        assert _extracted(path, data) == fresh == _extracted(path, data)
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+
+
+def test_a_result_path_compiled_once_writes_each_result_into_its_own_input() -> None:
+    result_path = _module(RESULT_PATH)
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        compiled = result_path.parse("$.reservation")
+        assert compiled is result_path.parse("$.reservation")
+        first = compiled.update_or_create({"order": 1}, {"id": "r1"})
+        second = compiled.update_or_create({"order": 2}, {"id": "r2"})
+        assert (first, second) == (
+            {"order": 1, "reservation": {"id": "r1"}},
+            {"order": 2, "reservation": {"id": "r2"}},
+        )
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+
+
+def test_a_path_jsonpath_refuses_is_refused_every_time_and_stopping_restores_parse() -> None:
+    from jsonpath_ng.exceptions import JsonPathParserError
+
+    json_path = _module(JSON_PATH)
+
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        for _ in range(2):
+            with pytest.raises(JsonPathParserError, match="Parse error"):
+                json_path.parse("$.[[")
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+    assert json_path.parse is _module("jsonpath_ng.ext").parse
