@@ -5,6 +5,8 @@ progress, is parsed for every execution as before."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -171,50 +173,45 @@ def _extracted(path: str, data: Any) -> Any:
         return type(error).__name__
 
 
+@contextmanager
+def _installed() -> Iterator[None]:
+    patches: list[Any] = []
+    state_machines.install(patches)
+    try:
+        yield
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+
+
 @pytest.mark.parametrize(("path", "data"), PATH_CASES)
 def test_a_path_compiled_once_finds_what_a_fresh_compile_finds(path: str, data: Any) -> None:
     json_path = _module(JSON_PATH)
     fresh = _extracted(path, data)
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
+    with _installed():
         assert json_path.parse(path) is json_path.parse(path)
         assert _extracted(path, data) == fresh == _extracted(path, data)
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def test_a_result_path_compiled_once_writes_each_result_into_its_own_input() -> None:
     result_path = _module(RESULT_PATH)
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
+    with _installed():
         compiled = result_path.parse("$.reservation")
         assert compiled is result_path.parse("$.reservation")
         first = compiled.update_or_create({"order": 1}, {"id": "r1"})
         second = compiled.update_or_create({"order": 2}, {"id": "r2"})
-        assert (first, second) == (
-            {"order": 1, "reservation": {"id": "r1"}},
-            {"order": 2, "reservation": {"id": "r2"}},
-        )
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
+    assert (first, second) == (
+        {"order": 1, "reservation": {"id": "r1"}},
+        {"order": 2, "reservation": {"id": "r2"}},
+    )
 
 
 def test_a_path_jsonpath_refuses_is_refused_every_time_and_stopping_restores_parse() -> None:
     from jsonpath_ng.exceptions import JsonPathParserError
 
     json_path = _module(JSON_PATH)
-
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
+    with _installed():
         for _ in range(2):
             with pytest.raises(JsonPathParserError, match="Parse error"):
                 json_path.parse("$.[[")
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
     assert json_path.parse is _module("jsonpath_ng.ext").parse
