@@ -250,3 +250,22 @@ def test_webhooks_are_acknowledged_promptly_while_the_stack_is_busy(
     assert set(report.statuses) == {200}, report.summary()
     assert report.ready_to_ship == 40, report.summary()
     assert report.p99_ms < 1500, report.summary()
+
+
+def test_the_interpreter_s_lambda_client_is_ready_before_the_first_task(
+    embedded: EmbeddedStack,
+) -> None:
+    """Built on a workflow's first task under load, it took a second while every other
+    execution waited on the cache's lock; the stack builds it at start, under the key moto's
+    interpreter asks with."""
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    from infra.local.stack import REGION, _CachedClients
+
+    cached = vars(boto_client)["boto3"]  # the module moto builds clients with, while patched
+    assert isinstance(cached, _CachedClients)
+    built = dict(cached._clients)
+    assert any(("service_name", "lambda") in key[1] for key in built)
+    asked = boto_client.boto_client_for(REGION, "lambda")
+    assert asked in built.values()
+    assert cached._clients == built  # nothing new was built
