@@ -10,6 +10,7 @@ unpredictable, so a pseudo-random generator seeded once from os.urandom serves t
 
 from __future__ import annotations
 
+import os
 import random
 import types
 import uuid
@@ -17,6 +18,9 @@ from typing import Any
 from unittest import mock
 
 _source = random.Random()  # noqa: S311 - unique ids, not secrets; seeded from os.urandom
+# A forked child reseeds only the module-level generator: without this, parent and child
+# would draw the same ids.
+os.register_at_fork(after_in_child=_source.seed)
 
 
 def request_id() -> str:

@@ -89,6 +89,26 @@ def test_different_values_are_different_expressions(cached: Any) -> None:
     assert (three.expr(item), four.expr(item)) == (False, True)
 
 
+def test_values_the_expression_never_names_do_not_make_it_another(cached: Any) -> None:
+    """An order's write: its condition reads :expected; :next and :at are the update's."""
+    expression, names = "#v = :expected", {"#v": "version"}
+    first = cached(expression, names, {":expected": {"N": "3"}, ":next": {"N": "4"}})
+    again = cached(expression, names, {":expected": {"N": "3"}, ":next": {"N": "9"}, ":at": {}})
+    assert again is first
+    other = cached(expression, names, {":expected": {"N": "4"}, ":next": {"N": "5"}})
+    assert other is not first
+    item = _item({"version": {"N": "4"}})
+    assert (first.expr(item), other.expr(item)) == (False, True)
+
+
+def test_a_placeholder_inside_a_longer_one_is_kept(cached: Any) -> None:
+    values = {":v": {"N": "1"}, ":v1": {"N": "2"}}
+    tree = cached("#a = :v1", {"#a": "a"}, values)
+    item = _item({"a": {"N": "2"}})
+    assert _decision(tree, item) == _decision(FRESH("#a = :v1", {"#a": "a"}, values), item)
+    assert _decision(tree, item) is True
+
+
 def test_an_expression_moto_refuses_is_refused_every_time(cached: Any) -> None:
     with pytest.raises(ValueError, match="Bad comparison") as fresh:
         FRESH("#v = ", {"#v": "version"}, None)

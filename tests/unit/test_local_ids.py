@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -57,3 +60,31 @@ def test_botocore_names_its_requests_from_the_same_source_while_installed() -> N
             patch.stop()
     assert uuid.UUID(sent[0]).version == 4
     assert botocore.endpoint.uuid is uuid  # type: ignore[attr-defined]  # restored at stop
+
+
+FORK_AND_COMPARE = """
+import os
+from infra.local import ids
+read, write = os.pipe()
+if os.fork() == 0:
+    os.write(write, ids.request_id().encode())
+    os._exit(0)
+os.close(write)
+child = os.read(read, 64).decode()
+os.wait()
+print("same" if child == ids.request_id() else "different")
+"""
+
+
+def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
+    # In a fresh, single-threaded interpreter: forking this test process (threads of
+    # embedded stacks in it) would be unsafe.
+    outcome = subprocess.run(  # noqa: S603 - this interpreter, this test's own script
+        [sys.executable, "-c", FORK_AND_COMPARE],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert outcome.stdout.strip() == "different"
