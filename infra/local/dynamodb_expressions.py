@@ -20,6 +20,8 @@ import json
 from typing import Any
 from unittest import mock
 
+from infra.local import patching
+
 CACHED_EXPRESSIONS = 1024
 # Where moto's DynamoDB looks the function up: the models import it by name, and the
 # stack's TransactWriteItems (infra/local/transactions.py) from the comparisons module.
@@ -63,8 +65,9 @@ def install(patches: list[Any]) -> None:
         return parsed(expression, *key)
 
     for name in _CALLERS:
-        patch = mock.patch.object(
-            importlib.import_module(name), "get_filter_expression", get_filter_expression
+        patching.start(
+            patches,
+            mock.patch.object(
+                importlib.import_module(name), "get_filter_expression", get_filter_expression
+            ),
         )
-        patch.start()
-        patches.append(patch)

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
+from infra.local import patching
+
 MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
 
@@ -124,6 +126,7 @@ def install(patches: list[Any]) -> None:
                 return
         generic(self, serialized, value, shape, key)
 
-    patch = mock.patch.object(BaseJSONSerializer, "_serialize_type_structure", serialize_structure)
-    patch.start()
-    patches.append(patch)
+    patching.start(
+        patches,
+        mock.patch.object(BaseJSONSerializer, "_serialize_type_structure", serialize_structure),
+    )

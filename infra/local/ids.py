@@ -2,9 +2,10 @@
 
 `uuid.uuid4()` reads os.urandom, which releases the interpreter lock for its system call. On
 Lambda that costs nothing; in the embedded stack every function shares one interpreter, and
-under load a thread that lets the lock go waits behind the others to take it back: an
-acknowledgement paid that wait three times (the gateway's requestId, the Lambda context's
-aws_request_id, botocore's amz-sdk-invocation-id). These ids need to be unique, not
+under load a thread that lets the lock go waits behind the others to take it back. An
+acknowledgement drew three (the gateway's requestId, the Lambda context's aws_request_id,
+botocore's amz-sdk-invocation-id), each a chance of such a wait (a probe timing a webhook's C
+calls beside a spinning thread found os.urandom among them). These ids need to be unique, not
 unpredictable, so a pseudo-random generator seeded once from os.urandom serves them.
 """
 
@@ -17,19 +18,21 @@ import uuid
 from typing import Any
 from unittest import mock
 
+from infra.local import patching
+
 _source = random.Random()  # noqa: S311 - unique ids, not secrets; seeded from os.urandom
 # A forked child reseeds only the module-level generator: without this, parent and child
 # would draw the same ids.
 os.register_at_fork(after_in_child=_source.seed)
 
 
-def request_id() -> str:
-    """A random (version 4) UUID, as uuid.uuid4() formats it."""
-    return str(uuid.UUID(int=_source.getrandbits(128), version=4))
-
-
-def _uuid4() -> uuid.UUID:
+def uuid4() -> uuid.UUID:
+    """A random (version 4) UUID, as uuid.uuid4() makes one."""
     return uuid.UUID(int=_source.getrandbits(128), version=4)
+
+
+def request_id() -> str:
+    return str(uuid4())
 
 
 def install(patches: list[Any]) -> None:
@@ -37,7 +40,5 @@ def install(patches: list[Any]) -> None:
     header); inside the embedded stack it draws the id from `_source` instead."""
     import botocore.endpoint
 
-    cheap = types.SimpleNamespace(uuid4=_uuid4)
-    patch = mock.patch.object(botocore.endpoint, "uuid", cheap)
-    patch.start()
-    patches.append(patch)
+    cheap = types.SimpleNamespace(uuid4=uuid4)
+    patching.start(patches, mock.patch.object(botocore.endpoint, "uuid", cheap))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from infra.local import ids
+from infra.local import ids, patching
 
 _UNSET = None  # in an overlay: the variable is deleted for this thread
 # Set on the AWS requests a foreground invocation makes (one the HTTP API waits for), so the
@@ -258,9 +258,7 @@ def _guard_powertools_metrics(patches: list[Any]) -> None:
             with lock:
                 return _original(self, *args, **kwargs)
 
-        patch = mock.patch.object(AmazonCloudWatchEMFProvider, name, guarded)
-        patch.start()
-        patches.append(patch)
+        patching.start(patches, mock.patch.object(AmazonCloudWatchEMFProvider, name, guarded))
 
 
 _ROUTER_STATE = ("current_event", "lambda_context")
@@ -469,9 +467,7 @@ class InProcessLambdas:
         if self._patch is not None:
             self._patch.stop()
             self._patch = None
-        for patch in reversed(self._patches):
-            patch.stop()
-        self._patches.clear()
+        patching.stop(self._patches)
         if self._filter is not None:
             with suppress(ValueError):
                 warnings.filters.remove(self._filter)  # type: ignore[attr-defined]

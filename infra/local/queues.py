@@ -27,6 +27,7 @@ from unittest import mock
 
 from botocore.config import Config
 
+from infra.local import patching
 from infra.local.deployer import QueueMapping
 from infra.local.polling import PollingLoop
 
@@ -76,12 +77,11 @@ def wake_on_arrival(patches: list[Any], wake: Callable[[], None]) -> None:
         change_visibility(self, *args, **kwargs)
         wake()
 
-    for patch in (
+    patching.start(
+        patches,
         mock.patch.object(Queue, "add_message", added),
         mock.patch.object(SQSBackend, "change_message_visibility", changed),
-    ):
-        patch.start()
-        patches.append(patch)
+    )
 
 
 @dataclass

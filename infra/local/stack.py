@@ -20,6 +20,7 @@ from infra.local import (
     dynamodb_items,
     dynamodb_wire,
     ids,
+    patching,
     state_machines,
     transactions,
 )
@@ -103,9 +104,7 @@ def _serialise_dynamodb(patches: list[Any]) -> None:
             finally:
                 _dynamodb_lock.release()
 
-        patch = mock.patch.object(handler, "call_action", locked)
-        patch.start()
-        patches.append(patch)
+        patching.start(patches, mock.patch.object(handler, "call_action", locked))
 
 
 def _cache_backend_lookup(patches: list[Any]) -> None:
@@ -124,11 +123,12 @@ def _cache_backend_lookup(patches: list[Any]) -> None:
             found = known[host] = original(self, host)
             return found
 
-    patch = mock.patch.object(
-        DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host
+    patching.start(
+        patches,
+        mock.patch.object(
+            DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host
+        ),
     )
-    patch.start()
-    patches.append(patch)
 
 
 def _lean_moto_apps(patches: list[Any]) -> None:
@@ -150,14 +150,13 @@ def _lean_moto_apps(patches: list[Any]) -> None:
         return app
 
     names = functools.cache(moto_utils.method_names_from_class)
-    for patch in (
+    patching.start(
+        patches,
         mock.patch.object(werkzeug_app, "create_backend_app", create_backend_app),
         mock.patch.object(threaded_moto_server, "create_backend_app", create_backend_app),
         mock.patch.object(werkzeug_app, "DISABLE_GLOBAL_CORS", True),
         mock.patch.object(moto_responses, "method_names_from_class", names),
-    ):
-        patch.start()
-        patches.append(patch)
+    )
 
 
 def _step_aside(**_: Any) -> None:
@@ -208,9 +207,7 @@ def _cache_step_functions_clients(patches: list[Any]) -> _CachedClients:
     from moto.stepfunctions.parser.asl.utils import boto_client
 
     cached = _CachedClients(boto3)
-    patch = mock.patch.object(boto_client, "boto3", cached)
-    patch.start()
-    patches.append(patch)
+    patching.start(patches, mock.patch.object(boto_client, "boto3", cached))
     return cached
 
 
@@ -253,10 +250,11 @@ def _query_one_partition(patches: list[Any]) -> None:
             return [bucket]
         return sorted(bucket.values(), key=lambda item: item.range_key)
 
-    for name, replacement in (("query", query), ("all_items", all_items)):
-        patch = mock.patch.object(Table, name, replacement)
-        patch.start()
-        patches.append(patch)
+    patching.start(
+        patches,
+        mock.patch.object(Table, "query", query),
+        mock.patch.object(Table, "all_items", all_items),
+    )
 
 
 def _expire_shard_iterators(patches: list[Any]) -> None:
@@ -287,13 +285,11 @@ def _expire_shard_iterators(patches: list[Any]) -> None:
             )
         return found.get(limit)  # type: ignore[no-any-return]
 
-    for target, name, replacement in (
-        (ShardIterator, "__init__", init),
-        (DynamoDBStreamsBackend, "get_records", get_records),
-    ):
-        patch = mock.patch.object(target, name, replacement)
-        patch.start()
-        patches.append(patch)
+    patching.start(
+        patches,
+        mock.patch.object(ShardIterator, "__init__", init),
+        mock.patch.object(DynamoDBStreamsBackend, "get_records", get_records),
+    )
 
 
 class _LongLivedHeap:
@@ -626,9 +622,7 @@ class EmbeddedStack:
             self.moto = None
         if self.runtime is not None:
             self.runtime.uninstall()
-        for patch in reversed(self._patches):
-            patch.stop()
-        self._patches.clear()
+        patching.stop(self._patches)
         for undo in reversed(self._undo):
             undo()
         self._undo.clear()

@@ -34,6 +34,8 @@ import threading
 from typing import Any
 from unittest import mock
 
+from infra.local import patching
+
 STATEFUL_STATES = frozenset({"Map", "Parallel"})
 CACHED_DEFINITIONS = 64
 CACHED_PATHS = 1024
@@ -110,13 +112,12 @@ def install(patches: list[Any]) -> None:
         program = shared_program(definition) if isinstance(definition, str) else None
         return program if program is not None else original(self)
 
-    for patch in (
+    patching.start(
+        patches,
         mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
         mock.patch.object(EvalComponent, "heap_key", property(_heap_key)),
         *(_compile_paths_once(module) for module in _PATH_COMPILERS),
-    ):
-        patch.start()
-        patches.append(patch)
+    )
 
 
 def _compile_paths_once(module_name: str) -> Any:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
+from infra.local import patching
+
 IDEMPOTENCY_WINDOW_SECONDS = 600.0
 _WRITES = ("Put", "Update", "Delete")
 
@@ -257,11 +259,9 @@ def install(patches: list[Any], tokens: ClientTokens | None = None) -> ClientTok
         tokens.succeeded(token, request)
         return result
 
-    for target, name, replacement in (
-        (DynamoDBBackend, "transact_write_items", backend_method),
-        (DynamoHandler, "transact_write_items", response_method),
-    ):
-        patch = mock.patch.object(target, name, replacement)
-        patch.start()
-        patches.append(patch)
+    patching.start(
+        patches,
+        mock.patch.object(DynamoDBBackend, "transact_write_items", backend_method),
+        mock.patch.object(DynamoHandler, "transact_write_items", response_method),
+    )
     return tokens

@@ -12,18 +12,14 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.useragent import UserAgentString
 
+from infra.local.transport import _Body
 from shared.platform import aws
-
-
-class _Body:
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield b"{}"
 
 
 def _answering(requests: list[Any]) -> Any:
     def answer(request: Any, **_: Any) -> Any:
         requests.append(request)
-        return AWSResponse(request.url, 200, {}, _Body())  # type: ignore[arg-type]
+        return AWSResponse(request.url, 200, {}, _Body(b"{}"))  # type: ignore[arg-type]
 
     return answer
 

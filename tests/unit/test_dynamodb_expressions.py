@@ -10,7 +10,7 @@ import pytest
 from moto.dynamodb import comparisons
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-from infra.local import dynamodb_expressions
+from infra.local import dynamodb_expressions, patching
 
 FRESH = comparisons.get_filter_expression
 EXPRESSIONS: list[tuple[str, dict[str, str] | None, dict[str, Any] | None]] = [
@@ -52,11 +52,8 @@ ITEMS: list[dict[str, Any]] = [
 
 @pytest.fixture
 def cached() -> Any:
-    patches: list[Any] = []
-    dynamodb_expressions.install(patches)
-    yield comparisons.get_filter_expression
-    for patch in reversed(patches):
-        patch.stop()
+    with patching.installed(dynamodb_expressions.install):
+        yield comparisons.get_filter_expression
 
 
 def _item(attrs: dict[str, Any]) -> Item:

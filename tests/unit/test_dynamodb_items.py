@@ -4,6 +4,7 @@ generated items of every attribute type, and on items built to land around moto'
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-from infra.local import dynamodb_items
+from infra.local import dynamodb_items, patching
 from tests.unit.test_dynamodb_wire import VALUES
 
 KEY = DynamoType({"S": "ORDER#1"})
@@ -27,18 +28,13 @@ NEAR_LIMIT = st.dictionaries(
 
 
 def _built(attrs: dict[str, Any], *, running_total: bool) -> Any:
-    patches: list[Any] = []
-    if running_total:
-        dynamodb_items.install(patches)
-    try:
-        item: Any = Item.__new__(Item)
-        Item.__init__(item, KEY, SORT, attrs)
-        return list(item.attrs.items())
-    except ItemSizeTooLarge:
-        return "ItemSizeTooLarge"
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
+    with patching.installed(dynamodb_items.install) if running_total else nullcontext():
+        try:
+            item: Any = Item.__new__(Item)
+            Item.__init__(item, KEY, SORT, attrs)
+            return list(item.attrs.items())
+        except ItemSizeTooLarge:
+            return "ItemSizeTooLarge"
 
 
 @settings(max_examples=300, deadline=None)
@@ -56,11 +52,6 @@ def test_the_limit_is_moto_s_to_the_byte(spare: int) -> None:
 
 
 def test_installing_replaces_only_the_constructor_and_stopping_restores_it() -> None:
-    patches: list[Any] = []
-    dynamodb_items.install(patches)
-    try:
+    with patching.installed(dynamodb_items.install):
         assert Item.__init__ is not ORIGINAL_INIT
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
     assert Item.__init__ is ORIGINAL_INIT

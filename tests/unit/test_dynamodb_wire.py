@@ -9,6 +9,7 @@ import base64
 import functools
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import boto3
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 
-from infra.local import dynamodb_wire
+from infra.local import dynamodb_wire, patching
 
 NAMES = st.text(max_size=8)  # "", dots and any character: map keys as DynamoDB allows them
 NUMBERS = st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str)
@@ -65,17 +66,12 @@ def _serialized(service: str, operation: str, result: Any, *, shortcut: bool) ->
     serializer = get_serializer_class(service, "json")(
         operation_model=_operation(service, operation), value_picker=XFormedAttributePicker()
     )
-    patches: list[Any] = []
-    if shortcut:
-        dynamodb_wire.install(patches)
     outcome: Any
-    try:
-        outcome = serializer.serialize(result)
-    except Exception as error:  # the generic walk may fail on odd values: so must the shortcut
-        outcome = {"error": type(error).__name__}
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
+    with patching.installed(dynamodb_wire.install) if shortcut else nullcontext():
+        try:
+            outcome = serializer.serialize(result)
+        except Exception as error:  # the generic walk may fail on odd values: so must it
+            outcome = {"error": type(error).__name__}
     return outcome
 
 
@@ -122,20 +118,15 @@ def test_an_empty_map_key_is_left_to_the_generic_walk() -> None:
 
 @pytest.fixture
 def table(moto_in_process: None) -> Iterator[Any]:
-    patches: list[Any] = []
-    dynamodb_wire.install(patches)
-    client = boto3.client("dynamodb", region_name="eu-central-1")
-    client.create_table(
-        TableName="wire",
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    try:
+    with patching.installed(dynamodb_wire.install):
+        client = boto3.client("dynamodb", region_name="eu-central-1")
+        client.create_table(
+            TableName="wire",
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         yield client
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def test_every_attribute_type_round_trips_through_moto(table: Any) -> None:

@@ -16,7 +16,7 @@ from unittest import mock
 import boto3
 import botocore.endpoint
 
-from infra.local import ids
+from infra.local import ids, patching
 
 
 def test_request_ids_are_version_4_uuids_and_unique() -> None:
@@ -47,17 +47,12 @@ def test_botocore_names_its_requests_from_the_same_source_while_installed() -> N
         raise RuntimeError("answered here")
 
     client.meta.events.register("before-send", capture)
-    patches: list[Any] = []
-    ids.install(patches)
-    try:
-        with (
-            mock.patch.object(os, "urandom", side_effect=AssertionError("os.urandom called")),
-            contextlib.suppress(RuntimeError),  # raised by capture(), once it has looked
-        ):
-            client.list_queues()
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
+    with (
+        patching.installed(ids.install),
+        mock.patch.object(os, "urandom", side_effect=AssertionError("os.urandom called")),
+        contextlib.suppress(RuntimeError),  # raised by capture(), once it has looked
+    ):
+        client.list_queues()
     assert uuid.UUID(sent[0]).version == 4
     assert botocore.endpoint.uuid is uuid  # type: ignore[attr-defined]  # restored at stop
 

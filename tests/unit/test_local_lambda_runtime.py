@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from infra.local import lambda_runtime
+from infra.local import lambda_runtime, patching
 from infra.local.lambda_runtime import (
     InProcessLambdas,
     ThreadEnviron,
@@ -170,10 +170,8 @@ def test_two_resolver_functions_at_once_each_see_their_own_event() -> None:
     # Powertools keeps the event being resolved on the BaseRouter class: one per process.
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-    patches: list[Any] = []
-    lambda_runtime._per_thread_router_state(patches)
     wrong: list[tuple[str, str]] = []
-    try:
+    with patching.installed(lambda_runtime._per_thread_router_state):
 
         def run(who: str) -> None:
             app = APIGatewayHttpResolver()
@@ -194,9 +192,6 @@ def test_two_resolver_functions_at_once_each_see_their_own_event() -> None:
             thread.start()
         for thread in threads:
             thread.join()
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
     assert wrong == []
 
 

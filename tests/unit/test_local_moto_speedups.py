@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.local import patching
 from infra.local import stack as embedded_stack
 from tests.builders import keyed_by_pk_sk
 
@@ -85,13 +86,8 @@ def all_pages(client: Any, request: dict[str, Any], limit: int | None) -> list[A
 @pytest.mark.parametrize("limit", [None, 5])
 def test_a_query_on_one_partition_answers_as_moto_does(dynamodb: Any, limit: int | None) -> None:
     expected = [all_pages(dynamodb, q, limit) for q in QUERIES]
-    patches: list[Any] = []
-    embedded_stack._query_one_partition(patches)
-    try:
+    with patching.installed(embedded_stack._query_one_partition):
         actual = [all_pages(dynamodb, q, limit) for q in QUERIES]
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
     assert actual == expected
     assert len(expected[0][0][0] if limit is None else expected[0]) > 1
 
@@ -109,11 +105,6 @@ def test_a_query_on_one_partition_reads_no_other_partition(dynamodb: Any) -> Non
 
     table = dynamodb_backends["123456789012"][REGION].tables[TABLE]
     table.items[DynamoType({"S": "ORDER#0"})][DynamoType({"S": "X"})] = Untouchable()
-    patches: list[Any] = []
-    embedded_stack._query_one_partition(patches)
-    try:
+    with patching.installed(embedded_stack._query_one_partition):
         page = dynamodb.query(TableName=TABLE, **QUERIES[0])
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
     assert page["Count"] == 12

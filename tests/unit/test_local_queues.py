@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.local import patching
 from infra.local.polling import PollingLoop
 from infra.local.queues import wake_on_arrival
 
@@ -18,13 +19,8 @@ from infra.local.queues import wake_on_arrival
 @pytest.fixture
 def sqs(moto_in_process: None) -> Iterator[tuple[Any, list[int]]]:
     wakes: list[int] = []
-    patches: list[Any] = []
-    wake_on_arrival(patches, lambda: wakes.append(1))
-    try:
+    with patching.installed(wake_on_arrival, lambda: wakes.append(1)):
         yield boto3.client("sqs", region_name="eu-central-1"), wakes
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def test_a_sent_message_and_a_visibility_change_wake_the_poller(sqs: tuple[Any, list[int]]) -> None:

@@ -5,14 +5,12 @@ progress, is parsed for every execution as before."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from infra.local import state_machines
+from infra.local import patching, state_machines
 
 TASKS = {
     "StartAt": "Reserve",
@@ -79,25 +77,18 @@ def test_a_definition_moto_refuses_is_refused_at_every_execution() -> None:
     keeps no failure, so the next execution raises again as it would have."""
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
+    with patching.installed(state_machines.install):
         broken = '{"States": 3}'
         assert state_machines.shareable(broken)
         for _ in range(2):
             with pytest.raises(Exception):  # noqa: B017, PT011 - whatever moto's parser raises
                 ExecutionWorker._get_evaluation_entrypoint(_worker(broken))
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def test_one_parse_serves_every_execution_of_a_shareable_definition() -> None:
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
+    with patching.installed(state_machines.install):
         entry = ExecutionWorker._get_evaluation_entrypoint
         shared = json.dumps(TASKS)
         assert entry(_worker(shared)) is entry(_worker(shared))
@@ -105,9 +96,6 @@ def test_one_parse_serves_every_execution_of_a_shareable_definition() -> None:
             {"Type": "Map", "Iterator": {"StartAt": "A", "States": {"A": {"Type": "Pass"}}}}
         )
         assert entry(_worker(mapped)) is not entry(_worker(mapped))
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def test_a_components_retry_key_is_made_once_however_many_executions_ask() -> None:
@@ -121,9 +109,7 @@ def test_a_components_retry_key_is_made_once_however_many_executions_ask() -> No
         def _eval_body(self, env: Any) -> None:  # pragma: no cover - never evaluated
             pass
 
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
+    with patching.installed(state_machines.install):
         component = Probe()
         start = threading.Barrier(8)
         keys: list[str] = []
@@ -139,9 +125,6 @@ def test_a_components_retry_key_is_made_once_however_many_executions_ask() -> No
             thread.join()
         assert len(set(keys)) == 1 and len(keys) == 8
         assert Probe().heap_key != component.heap_key
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 PATH_CASES = [
@@ -173,29 +156,18 @@ def _extracted(path: str, data: Any) -> Any:
         return type(error).__name__
 
 
-@contextmanager
-def _installed() -> Iterator[None]:
-    patches: list[Any] = []
-    state_machines.install(patches)
-    try:
-        yield
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
-
-
 @pytest.mark.parametrize(("path", "data"), PATH_CASES)
 def test_a_path_compiled_once_finds_what_a_fresh_compile_finds(path: str, data: Any) -> None:
     json_path = _module(JSON_PATH)
     fresh = _extracted(path, data)
-    with _installed():
+    with patching.installed(state_machines.install):
         assert json_path.parse(path) is json_path.parse(path)
         assert _extracted(path, data) == fresh == _extracted(path, data)
 
 
 def test_a_result_path_compiled_once_writes_each_result_into_its_own_input() -> None:
     result_path = _module(RESULT_PATH)
-    with _installed():
+    with patching.installed(state_machines.install):
         compiled = result_path.parse("$.reservation")
         assert compiled is result_path.parse("$.reservation")
         first = compiled.update_or_create({"order": 1}, {"id": "r1"})
@@ -210,7 +182,7 @@ def test_a_path_jsonpath_refuses_is_refused_every_time_and_stopping_restores_par
     from jsonpath_ng.exceptions import JsonPathParserError
 
     json_path = _module(JSON_PATH)
-    with _installed():
+    with patching.installed(state_machines.install):
         for _ in range(2):
             with pytest.raises(JsonPathParserError, match="Parse error"):
                 json_path.parse("$.[[")

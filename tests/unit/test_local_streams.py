@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.local import patching
 from infra.local import stack as embedded_stack
 from infra.local.deployer import StreamMapping
 from infra.local.streams import MappingState, Record, StreamPoller
@@ -108,10 +109,8 @@ def test_expired_iterators_are_renewed_from_the_position(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session, stream_arn = aws
-    patches: list[Any] = []
-    embedded_stack._expire_shard_iterators(patches)
     monkeypatch.setattr(embedded_stack, "SHARD_ITERATOR_LIFETIME_SECONDS", 0.05)
-    try:
+    with patching.installed(embedded_stack._expire_shard_iterators):
         reported: list[str] = []
         poller = make_poller(session, stream_arn, reported, refresh_seconds=60)
         put(session, "one")
@@ -120,9 +119,6 @@ def test_expired_iterators_are_renewed_from_the_position(
         put(session, "two")
         poll_until(poller, ["one", "two"])
         assert reported == []  # an expired iterator is routine, not a harness error
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def test_a_failed_delivery_is_reported_and_retried_from_the_position(aws: Any) -> None:

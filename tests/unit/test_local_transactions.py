@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.local import transactions
+from infra.local import patching, transactions
 from tests.builders import keyed_by_pk_sk
 
 REGION = "eu-central-1"
@@ -24,9 +24,7 @@ TABLE = "transactions-test"
 
 @pytest.fixture
 def dynamodb(moto_in_process: None) -> Iterator[Any]:
-    patches: list[Any] = []
-    transactions.install(patches)
-    try:
+    with patching.installed(transactions.install):
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
             TableName=TABLE,
@@ -35,9 +33,6 @@ def dynamodb(moto_in_process: None) -> Iterator[Any]:
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
         yield client
-    finally:
-        for patch in reversed(patches):
-            patch.stop()
 
 
 def backend_table() -> Any:
